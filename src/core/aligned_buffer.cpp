@@ -1,0 +1,45 @@
+#include "hdeploy/core/aligned_buffer.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace hdeploy {
+
+std::size_t page_size() {
+  static const std::size_t size = [] {
+    long v = sysconf(_SC_PAGESIZE);
+    return v > 0 ? static_cast<std::size_t>(v) : std::size_t{4096};
+  }();
+  return size;
+}
+
+AlignedBuffer::AlignedBuffer(std::size_t size) : size_(size) {
+  const std::size_t page = page_size();
+  capacity_ = size == 0 ? page : (size + page - 1) / page * page;
+  data_ = static_cast<std::uint8_t*>(std::aligned_alloc(page, capacity_));
+  if (data_ == nullptr) throw std::bad_alloc();
+  std::memset(data_, 0, capacity_);
+}
+
+AlignedBuffer::~AlignedBuffer() { std::free(data_); }
+
+AlignedBuffer::AlignedBuffer(AlignedBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)) {}
+
+AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
+  if (this != &other) {
+    std::free(data_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+}  // namespace hdeploy
