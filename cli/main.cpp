@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);  // 0 for --help/--version, else prints the error and returns non-zero
+    // --help and --version exit 0; every other parse error is a usage error: message, exit 2.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   for (auto& command : commands) {
     if (command->app()->parsed()) {

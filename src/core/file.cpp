@@ -18,8 +18,7 @@ Status check_readable_file(const fs::path& path) {
     return fail(ErrorCode::kNotFound, "{}: no such file; check the path", path.string());
   }
   if (fs::is_directory(st)) {
-    return fail(ErrorCode::kInvalidArgument, "{}: is a directory, expected a file",
-                path.string());
+    return fail(ErrorCode::kInvalidFormat, "{}: is a directory, expected a file", path.string());
   }
   if (access(path.c_str(), R_OK) != 0) {
     return fail(ErrorCode::kIo, "{}: cannot be read ({}); check its permissions", path.string(),
@@ -36,7 +35,7 @@ Result<std::vector<std::uint8_t>> read_file(const fs::path& path, std::uintmax_t
     return fail(ErrorCode::kIo, "{}: cannot read its size ({})", path.string(), ec.message());
   }
   if (size > max_bytes) {
-    return fail(ErrorCode::kInvalidArgument, "{}: {} bytes is larger than the {} bytes allowed",
+    return fail(ErrorCode::kUnsupported, "{}: {} bytes is larger than the {} bytes allowed",
                 path.string(), size, max_bytes);
   }
   std::ifstream in(path, std::ios::binary);
@@ -58,7 +57,7 @@ Status check_writable_output(const fs::path& path, Overwrite overwrite) {
   std::error_code ec;
   if (fs::exists(path, ec)) {
     if (fs::is_directory(path, ec)) {
-      return fail(ErrorCode::kInvalidArgument, "{}: is a directory, expected a file path",
+      return fail(ErrorCode::kInvalidFormat, "{}: is a directory, expected a file path",
                   path.string());
     }
     if (overwrite == Overwrite::kRefuse) {

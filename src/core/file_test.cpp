@@ -29,7 +29,7 @@ TEST_F(FileTest, ReadMissingDirectoryAndTooLarge) {
 
   auto dir = read_file(dir_);
   ASSERT_FALSE(dir);
-  EXPECT_EQ(dir.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(dir.error().code, ErrorCode::kInvalidFormat);
   EXPECT_NE(dir.error().message.find("is a directory"), std::string::npos);
 
   ASSERT_TRUE(write_text_file_atomic(dir_ / "big.txt", "0123456789", Overwrite::kRefuse));
@@ -61,7 +61,7 @@ TEST_F(FileTest, WritableOutputChecks) {
   EXPECT_TRUE(check_writable_output(dir_ / "new.bin", Overwrite::kRefuse));
   auto is_dir = check_writable_output(dir_, Overwrite::kAllow);
   ASSERT_FALSE(is_dir);
-  EXPECT_EQ(is_dir.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(is_dir.error().code, ErrorCode::kInvalidFormat);
   // A path below a regular file can never be created.
   ASSERT_TRUE(write_text_file_atomic(dir_ / "file", "x", Overwrite::kRefuse));
   auto under_file = check_writable_output(dir_ / "file" / "out.bin", Overwrite::kRefuse);
@@ -72,7 +72,7 @@ TEST_F(FileTest, WritableOutputChecks) {
 
 TEST_F(FileTest, CheckReadableFile) {
   EXPECT_EQ(check_readable_file(dir_ / "missing").error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(check_readable_file(dir_).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(check_readable_file(dir_).error().code, ErrorCode::kInvalidFormat);
   ASSERT_TRUE(write_text_file_atomic(dir_ / "f", "", Overwrite::kRefuse));
   EXPECT_TRUE(check_readable_file(dir_ / "f"));
   EXPECT_TRUE(read_file(dir_ / "f")->empty());

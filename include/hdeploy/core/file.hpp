@@ -13,7 +13,8 @@
 
 namespace hdeploy {
 
-// Reads a whole file. Errors: kNotFound (missing), kInvalidArgument (a directory), kIo.
+// Reads a whole file. Errors: kNotFound (missing), kInvalidFormat (a directory),
+// kUnsupported (over max_bytes), kIo.
 // `max_bytes` guards against reading something unexpectedly huge.
 Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& path,
                                             std::uintmax_t max_bytes = 1ULL << 32);
