@@ -6,7 +6,6 @@
 // DIR holds resnet18/model.onnx and mobilenet_v2/model.onnx (hdeploy export NAME --out DIR/NAME).
 
 #include <benchmark/benchmark.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,8 +30,7 @@ struct Config {
   int runs = 35;
 };
 
-std::shared_ptr<hdeploy::Backend> load_warm(const fs::path& onnx, int threads,
-                                            std::string& error);
+std::shared_ptr<hdeploy::Backend> load_warm(const fs::path& onnx, int threads, std::string& error);
 
 // One backend per model and thread count, loaded (and warmed up) when its benchmark first runs
 // and shared by its repetitions. Loaded lazily because OpenCV's thread count is process-wide.
@@ -71,8 +70,7 @@ void bench_opencv(benchmark::State& state, const std::shared_ptr<LazyBackend>& l
   state.counters["threads"] = threads;
 }
 
-std::shared_ptr<hdeploy::Backend> load_warm(const fs::path& onnx, int threads,
-                                            std::string& error) {
+std::shared_ptr<hdeploy::Backend> load_warm(const fs::path& onnx, int threads, std::string& error) {
   hdeploy::CpuBackendOptions options;
   options.threads = threads;
   auto backend = hdeploy::create_cpu_backend(onnx, options);
@@ -151,9 +149,8 @@ int main(int argc, char** argv) {
       auto lazy = std::make_shared<LazyBackend>();
       lazy->onnx = onnx;
       lazy->threads = threads;
-      benchmark::RegisterBenchmark(
-          fmt::format("opencv_dnn/{}/threads:{}", model, threads).c_str(),
-          [lazy](benchmark::State& s) { bench_opencv(s, lazy); })
+      benchmark::RegisterBenchmark(fmt::format("opencv_dnn/{}/threads:{}", model, threads).c_str(),
+                                   [lazy](benchmark::State& s) { bench_opencv(s, lazy); })
           ->Unit(benchmark::kMillisecond)
           ->Iterations(1)
           ->Repetitions(cfg.runs)

@@ -234,10 +234,9 @@ class CheckCommand : public Command {
     r.top5_identical = r.top5_reference == r.top5_cpu;
     r.pass = r.max_abs_diff <= max_abs_diff_ && r.top5_identical;
     if (!r.pass) {
-      r.reason = r.max_abs_diff > max_abs_diff_
-                     ? fmt::format("max_abs_diff {:.3g} exceeds {:.3g}", r.max_abs_diff,
-                                   max_abs_diff_)
-                     : fmt::format("top-{} differs", k);
+      r.reason = r.max_abs_diff > max_abs_diff_ ? fmt::format("max_abs_diff {:.3g} exceeds {:.3g}",
+                                                              r.max_abs_diff, max_abs_diff_)
+                                                : fmt::format("top-{} differs", k);
     }
     return r;
   }
@@ -312,8 +311,8 @@ class CheckCommand : public Command {
           "  parity       {}  max_abs_diff {:.3g} (limit {:.3g}), mean_abs_diff {:.3g}, "
           "max_rel_diff {:.3g}, rel_l2 {:.3g}, cosine {:.7f}, top-1 {}, top-{} {} "
           "(reference logit std {:.3g})\n",
-          p["pass"].get<bool>() ? "PASS" : "FAIL", p["max_abs_diff"].get<double>(),
-          max_abs_diff_, p["mean_abs_diff"].get<double>(), p["max_rel_diff"].get<double>(),
+          p["pass"].get<bool>() ? "PASS" : "FAIL", p["max_abs_diff"].get<double>(), max_abs_diff_,
+          p["mean_abs_diff"].get<double>(), p["max_rel_diff"].get<double>(),
           p["rel_l2"].get<double>(), p["cosine_similarity"].get<double>(),
           p["top1_agree"].get<bool>() ? "agrees" : "DIFFERS", top_k_,
           p["topk_identical"].get<bool>() ? "identical" : "DIFFERS",

@@ -3,7 +3,6 @@
 // CLI::App in its factory and does its work in run(); only main.cpp maps errors to exit codes.
 
 #include <CLI/CLI.hpp>
-
 #include <filesystem>
 #include <memory>
 #include <string>

@@ -124,12 +124,10 @@ class InferCommand : public Command {
       if (!json_) print_text(image, top, preprocess_ms, infer_ms);
     }
     if (json_) {
-      json report = {{"model", model_path_.string()},
-                     {"spec", spec.name},
-                     {"backend", backend->name()},
-                     {"backend_description", backend->description()},
-                     {"labels", labels_source_.string()},
-                     {"results", results}};
+      json report = {
+          {"model", model_path_.string()},     {"spec", spec.name},
+          {"backend", backend->name()},        {"backend_description", backend->description()},
+          {"labels", labels_source_.string()}, {"results", results}};
       std::cout << report.dump(2) << '\n';
     }
     if (failures > 0) {
@@ -176,9 +174,10 @@ class InferCommand : public Command {
     } else if (fs::is_regular_file(model_path_.parent_path() / "labels.txt", ec)) {
       labels_source_ = model_path_.parent_path() / "labels.txt";
     } else {
-      log_warning(fmt::format("no labels.txt beside {} and no --labels: printing class indices "
-                              "(spec {} names labels '{}')",
-                              model_path_.string(), spec.name, spec.labels));
+      log_warning(
+          fmt::format("no labels.txt beside {} and no --labels: printing class indices "
+                      "(spec {} names labels '{}')",
+                      model_path_.string(), spec.name, spec.labels));
       return {};
     }
     HDEPLOY_ASSIGN_OR_RETURN(labels, load_labels(labels_source_));
@@ -187,8 +186,8 @@ class InferCommand : public Command {
 
   static void print_text(const fs::path& image, const std::vector<ClassScore>& top,
                          double preprocess_ms, double infer_ms) {
-    fmt::print("{}  (preprocess {:.2f} ms, inference {:.2f} ms)\n", image.string(),
-               preprocess_ms, infer_ms);
+    fmt::print("{}  (preprocess {:.2f} ms, inference {:.2f} ms)\n", image.string(), preprocess_ms,
+               infer_ms);
     int rank = 1;
     for (const auto& c : top) {
       fmt::print("  {}. {:6.2f}%  {} ({})\n", rank++, 100.0 * c.probability,

@@ -82,8 +82,8 @@ int main(int argc, char** argv) {
     if (command->app()->parsed()) {
       hdeploy::Status status = command->run();
       if (!status) {
-        std::cerr << "hdeploy " << command->app()->get_name() << ": error: "
-                  << status.error().message << '\n';
+        std::cerr << "hdeploy " << command->app()->get_name()
+                  << ": error: " << status.error().message << '\n';
         return exit_code(status.error().code);
       }
       return 0;

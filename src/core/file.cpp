@@ -144,8 +144,8 @@ Status write_file_atomic(const fs::path& path, std::span<const std::uint8_t> byt
 }
 
 Status write_text_file_atomic(const fs::path& path, std::string_view text, Overwrite overwrite) {
-  return write_file_atomic(
-      path, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, overwrite);
+  return write_file_atomic(path, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()},
+                           overwrite);
 }
 
 }  // namespace hdeploy

@@ -14,7 +14,8 @@ namespace {
 // Reads optional scalars and arrays with type checking; the first error wins.
 class SpecReader {
  public:
-  SpecReader(const toml::table& root, std::string source) : root_(root), source_(std::move(source)) {}
+  SpecReader(const toml::table& root, std::string source)
+      : root_(root), source_(std::move(source)) {}
 
   template <typename T>
   void get(std::string_view key, T& out) {
@@ -137,9 +138,8 @@ Result<ModelSpec> parse_model_spec(std::string_view toml_text, const fs::path& s
   if (p.resize_mode == ResizeMode::kShorterSide && (p.resize < 1 || p.resize > 16384)) {
     r.invalid("'preprocess.resize' must be between 1 and 16384 pixels");
   }
-  if (p.resize_mode == ResizeMode::kExact &&
-      (p.resize_height < 1 || p.resize_width < 1 || p.resize_height > 16384 ||
-       p.resize_width > 16384)) {
+  if (p.resize_mode == ResizeMode::kExact && (p.resize_height < 1 || p.resize_width < 1 ||
+                                              p.resize_height > 16384 || p.resize_width > 16384)) {
     r.invalid("'preprocess.resize' must be [height, width] between 1 and 16384 pixels");
   }
   if (p.interpolation != "bilinear" || !p.antialias) {
@@ -153,8 +153,8 @@ Result<ModelSpec> parse_model_spec(std::string_view toml_text, const fs::path& s
   for (float s : p.std) {
     if (!(s > 0.0F)) r.invalid("'preprocess.std' values must be positive");
   }
-  static const std::set<std::string> kArchs{"hailo8", "hailo8l", "hailo8r", "hailo10h",
-                                            "hailo15h", "hailo15m"};
+  static const std::set<std::string> kArchs{"hailo8",   "hailo8l",  "hailo8r",
+                                            "hailo10h", "hailo15h", "hailo15m"};
   if (!kArchs.contains(spec.hailo.hw_arch)) {
     r.invalid(fmt::format("'hailo.hw_arch' is '{}'; use hailo8l (Raspberry Pi AI Kit) or hailo8",
                           spec.hailo.hw_arch));

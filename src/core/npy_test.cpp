@@ -63,8 +63,8 @@ TEST(Npy, RejectsBadInput) {
                 .error()
                 .code,
             ErrorCode::kUnsupported);
-  auto short_data = parse_npy(raw("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 8),
-                              "short.npy");
+  auto short_data =
+      parse_npy(raw("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 8), "short.npy");
   ASSERT_FALSE(short_data);
   EXPECT_EQ(short_data.error().code, ErrorCode::kInvalidFormat);
   EXPECT_NE(short_data.error().message.find("short.npy"), std::string::npos);

@@ -6,27 +6,36 @@ namespace hdeploy {
 
 const char* to_string(DType dtype) {
   switch (dtype) {
-    case DType::kUint8: return "uint8";
-    case DType::kUint16: return "uint16";
-    case DType::kFloat32: return "float32";
+    case DType::kUint8:
+      return "uint8";
+    case DType::kUint16:
+      return "uint16";
+    case DType::kFloat32:
+      return "float32";
   }
   return "?";
 }
 
 const char* to_string(Layout layout) {
   switch (layout) {
-    case Layout::kNCHW: return "NCHW";
-    case Layout::kNHWC: return "NHWC";
-    case Layout::kNC: return "NC";
+    case Layout::kNCHW:
+      return "NCHW";
+    case Layout::kNHWC:
+      return "NHWC";
+    case Layout::kNC:
+      return "NC";
   }
   return "?";
 }
 
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::kUint8: return 1;
-    case DType::kUint16: return 2;
-    case DType::kFloat32: return 4;
+    case DType::kUint8:
+      return 1;
+    case DType::kUint16:
+      return 2;
+    case DType::kFloat32:
+      return 4;
   }
   return 0;
 }

@@ -20,16 +20,16 @@ enum class ResizeMode {
 
 struct PreprocessSpec {
   ResizeMode resize_mode = ResizeMode::kShorterSide;
-  int resize = 256;               // kShorterSide: the shorter side's target, in pixels
-  int resize_height = 0;          // kExact
-  int resize_width = 0;           // kExact
+  int resize = 256;                        // kShorterSide: the shorter side's target, in pixels
+  int resize_height = 0;                   // kExact
+  int resize_width = 0;                    // kExact
   std::string interpolation = "bilinear";  // only PIL's antialiased bilinear is supported
   bool antialias = true;
-  int crop_height = 224;          // centre crop, pixels
+  int crop_height = 224;  // centre crop, pixels
   int crop_width = 224;
   std::array<float, 3> mean{0.485F, 0.456F, 0.406F};  // per RGB channel, in 0-1 units
   std::array<float, 3> std{0.229F, 0.224F, 0.225F};
-  bool exif_orientation = true;   // apply the EXIF Orientation tag before resizing
+  bool exif_orientation = true;  // apply the EXIF Orientation tag before resizing
 };
 
 struct HailoSpec {
@@ -43,7 +43,7 @@ struct ModelSpec {
   std::string name;         // e.g. "resnet18"
   std::string torchvision;  // torchvision.models builder name, e.g. "resnet18"; empty if none
   int num_classes = 1000;
-  std::string labels;       // "torchvision:imagenet" or a path (resolved against the spec)
+  std::string labels;  // "torchvision:imagenet" or a path (resolved against the spec)
   int input_height = 224;
   int input_width = 224;
   std::string color = "RGB";

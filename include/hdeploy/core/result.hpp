@@ -3,13 +3,13 @@
 // fallible function returns one of these. Member names follow std::expected (C++23), which
 // GCC 12 does not have.
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <optional>
 #include <string>
 #include <utility>
 #include <variant>
-
-#include <fmt/format.h>
 
 namespace hdeploy {
 
@@ -51,7 +51,7 @@ Unexpected fail(ErrorCode code, fmt::format_string<Args...> format, Args&&... ar
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}         // NOLINT
   Result(Unexpected u) : storage_(std::in_place_index<1>, std::move(u.error)) {}  // NOLINT
 
   bool has_value() const { return storage_.index() == 0; }
@@ -122,12 +122,12 @@ using Status = Result<void>;
 
 // Propagates an error from a Result-returning expression; `HDEPLOY_TRY(x)` in a function that
 // returns any Result<U>.
-#define HDEPLOY_TRY(expr)                                                 \
-  do {                                                                    \
-    auto&& hdeploy_try_result_ = (expr);                                  \
-    if (!hdeploy_try_result_) {                                           \
+#define HDEPLOY_TRY(expr)                                                   \
+  do {                                                                      \
+    auto&& hdeploy_try_result_ = (expr);                                    \
+    if (!hdeploy_try_result_) {                                             \
       return ::hdeploy::unexpected(std::move(hdeploy_try_result_).error()); \
-    }                                                                     \
+    }                                                                       \
   } while (false)
 
 // Binds the value of a Result-returning expression to `lhs`, or propagates its error.
@@ -135,9 +135,9 @@ using Status = Result<void>;
 #define HDEPLOY_CONCAT_(a, b) HDEPLOY_CONCAT_INNER_(a, b)
 #define HDEPLOY_ASSIGN_OR_RETURN(lhs, expr) \
   HDEPLOY_ASSIGN_OR_RETURN_IMPL_(HDEPLOY_CONCAT_(hdeploy_result_, __LINE__), lhs, expr)
-#define HDEPLOY_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)       \
-  auto tmp = (expr);                                         \
-  if (!tmp) {                                                \
-    return ::hdeploy::unexpected(std::move(tmp).error());    \
-  }                                                          \
+#define HDEPLOY_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)    \
+  auto tmp = (expr);                                      \
+  if (!tmp) {                                             \
+    return ::hdeploy::unexpected(std::move(tmp).error()); \
+  }                                                       \
   lhs = std::move(tmp).value()
