@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,14 @@ struct OnnxNodeInfo {
 // A loaded ONNX model. Owns the protobuf; move-only.
 class OnnxModel {
  public:
-  // Errors: kNotFound, kInvalidArgument (directory), kInvalidFormat ("not an ONNX model or
-  // truncated", naming the file).
+  // Errors: read_file's (kNotFound; a directory; kIo), kInvalidFormat ("not an ONNX model or
+  // truncated", also for an empty file or one without a graph), each naming the file.
   static Result<OnnxModel> load(const std::filesystem::path& path);
+  // As load, from bytes already in memory; `name` stands for the file in messages.
   static Result<OnnxModel> parse(std::span<const std::uint8_t> bytes, const std::string& name);
+  // Takes ownership of an already built model (tests, rewrites). Errors as parse when it has
+  // no graph.
+  static Result<OnnxModel> from_proto(onnx::ModelProto proto, const std::string& name);
 
   OnnxModel(OnnxModel&&) noexcept;
   OnnxModel& operator=(OnnxModel&&) noexcept;
@@ -46,7 +51,7 @@ class OnnxModel {
 
   const std::string& name() const { return name_; }  // the file it came from
   std::int64_t ir_version() const;
-  std::int64_t opset() const;  // the default ("" / ai.onnx) domain's version; 0 if absent
+  std::int64_t opset() const;    // the default ("" / ai.onnx) domain's version; 0 if absent
   std::string producer() const;  // "pytorch 1.13.1"
   // Graph inputs that are not initializers, and graph outputs.
   std::vector<OnnxValueInfo> inputs() const;

@@ -12,17 +12,32 @@
 
 namespace hdeploy {
 
+// A node whose op type OpenCV 4.6 cannot import.
+struct UnsupportedNode {
+  std::string op_type;
+  std::string node;  // the node's name, or its first output's for an unnamed node
+};
+
 struct OpenCvRewrite {
   std::vector<std::uint8_t> model_bytes;  // serialized rewritten ModelProto
   int clips_rewritten = 0;                // Clip inputs → min/max attributes
   int identities_removed = 0;
-  std::vector<std::string> unsupported_ops;  // op types OpenCV 4.6 has no importer for
+  std::vector<std::string> unsupported_ops;        // op types OpenCV 4.6 has no importer for
+  std::vector<UnsupportedNode> unsupported_nodes;  // every such node, in graph order
 };
 
-// Errors: kUnsupported when a Clip bound is not a constant (names the node).
+// Rewrites a copy; `model` is not modified. Unsupported ops are reported, not an error here
+// (the caller decides). Errors: kUnsupported when a Clip bound is not a constant (names the
+// node); kInternal if the rewritten model cannot be serialized.
 Result<OpenCvRewrite> rewrite_for_opencv(const OnnxModel& model);
 
-// True when OpenCV 4.6's ONNX importer (or its layer registry) handles `op_type`.
+// True when OpenCV 4.6's ONNX importer handles `op_type` of the default (ai.onnx) domain:
+// dispatched to a parser, or found by name in its layer registry. Measured against the
+// installed libopencv_dnn 4.6.0, one single-node model per op of onnx 1.12's ai.onnx schema.
 bool opencv_supports_op(const std::string& op_type);
+
+// "model.onnx: OpenCV 4.6 DNN cannot run op 'NonZero' (node 'nz0'); the CPU backend cannot
+// load this model" (more nodes are counted, not listed). Empty when there are none.
+std::string describe_unsupported(const OpenCvRewrite& rewrite, const std::string& model_name);
 
 }  // namespace hdeploy
