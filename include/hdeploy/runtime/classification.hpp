@@ -26,7 +26,8 @@ std::vector<float> softmax(std::span<const float> logits);
 std::vector<ClassScore> top_k(std::span<const float> logits, std::size_t k,
                               const std::vector<std::string>& labels = {});
 
-// One label per line; blank trailing lines ignored. Errors: read_file's.
+// One label per line (a trailing \r is stripped); blank trailing lines ignored. Errors:
+// read_file's, kInvalidFormat naming the file when it holds no labels.
 Result<std::vector<std::string>> load_labels(const std::filesystem::path& path);
 
 }  // namespace hdeploy
