@@ -1,0 +1,171 @@
+#include "test_images.hpp"
+
+#include <png.h>
+#include <turbojpeg.h>
+
+#include <algorithm>
+#include <csetjmp>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+namespace hdeploy::testing {
+
+Image make_pattern(int width, int height, unsigned seed) {
+  Image image{width, height,
+              std::vector<std::uint8_t>(static_cast<std::size_t>(width) * height * 3)};
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      std::uint8_t* p = &image.rgb[(static_cast<std::size_t>(y) * width + x) * 3];
+      p[0] = static_cast<std::uint8_t>((x * 255) / std::max(1, width - 1));
+      p[1] = static_cast<std::uint8_t>((y * 255) / std::max(1, height - 1));
+      p[2] = static_cast<std::uint8_t>((x * 7 + y * 3 + static_cast<int>(seed) * 31) & 0xFF);
+    }
+  }
+  return image;
+}
+
+Image make_random(int width, int height, unsigned seed) {
+  std::mt19937 rng(seed);
+  Image image{width, height,
+              std::vector<std::uint8_t>(static_cast<std::size_t>(width) * height * 3)};
+  for (auto& v : image.rgb) v = static_cast<std::uint8_t>(rng() & 0xFF);
+  return image;
+}
+
+Bytes encode_jpeg(const std::uint8_t* pixels, int width, int height, int pixel_format,
+                  int subsampling, int quality) {
+  tjhandle handle = tjInitCompress();
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  const int rc = tjCompress2(handle, pixels, width, 0, height, pixel_format, &out, &size,
+                             subsampling, quality, TJFLAG_ACCURATEDCT);
+  Bytes bytes;
+  if (rc == 0) bytes.assign(out, out + size);
+  tjFree(out);
+  tjDestroy(handle);
+  if (rc != 0) throw std::runtime_error("tjCompress2 failed");
+  return bytes;
+}
+
+Bytes encode_jpeg(const Image& image, int quality) {
+  return encode_jpeg(image.rgb.data(), image.width, image.height, TJPF_RGB, TJSAMP_420, quality);
+}
+
+namespace {
+
+void append_to_bytes(png_structp png, png_bytep data, std::size_t length) {
+  auto* out = static_cast<Bytes*>(png_get_io_ptr(png));
+  out->insert(out->end(), data, data + length);
+}
+void flush_nothing(png_structp /*png*/) {}
+
+// Only trivially destructible locals: libpng longjmps here on error.
+bool write_png(png_structp png, png_infop info, int width, int height, int bit_depth,
+               int color_type, png_colorp palette, int palette_size, png_bytep exif,
+               png_uint_32 exif_size, bool interlaced, png_bytepp rows) {
+  if (setjmp(png_jmpbuf(png))) return false;
+  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height),
+               bit_depth, color_type, interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (palette_size > 0) png_set_PLTE(png, info, palette, palette_size);
+  if (exif_size > 0) png_set_eXIf_1(png, info, exif_size, exif);
+  png_set_check_for_invalid_index(png, 0);  // tests write indices past PLTE on purpose
+  png_set_rows(png, info, rows);
+  png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
+  return true;
+}
+
+}  // namespace
+
+Bytes encode_png(int width, int height, int bit_depth, int color_type,
+                 const std::vector<Bytes>& rows, const Bytes& palette, const Bytes& exif,
+                 bool interlaced) {
+  Bytes out;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  png_set_write_fn(png, &out, append_to_bytes, flush_nothing);
+  std::vector<png_color> colors(palette.size() / 3);
+  for (std::size_t i = 0; i < colors.size(); ++i) {
+    colors[i] = png_color{palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]};
+  }
+  std::vector<png_bytep> row_pointers;
+  for (const Bytes& row : rows) row_pointers.push_back(const_cast<png_bytep>(row.data()));
+  Bytes exif_copy = exif;
+  const bool ok =
+      write_png(png, info, width, height, bit_depth, color_type, colors.data(),
+                static_cast<int>(colors.size()), exif_copy.data(),
+                static_cast<png_uint_32>(exif_copy.size()), interlaced, row_pointers.data());
+  png_destroy_write_struct(&png, &info);
+  if (!ok) throw std::runtime_error("libpng write failed");
+  return out;
+}
+
+Bytes make_tiff(bool little_endian, const std::vector<IfdEntry>& entries) {
+  Bytes out;
+  auto put16 = [&](std::uint16_t v) {
+    if (little_endian) {
+      out.push_back(static_cast<std::uint8_t>(v));
+      out.push_back(static_cast<std::uint8_t>(v >> 8));
+    } else {
+      out.push_back(static_cast<std::uint8_t>(v >> 8));
+      out.push_back(static_cast<std::uint8_t>(v));
+    }
+  };
+  auto put32 = [&](std::uint32_t v) {
+    if (little_endian) {
+      put16(static_cast<std::uint16_t>(v));
+      put16(static_cast<std::uint16_t>(v >> 16));
+    } else {
+      put16(static_cast<std::uint16_t>(v >> 16));
+      put16(static_cast<std::uint16_t>(v));
+    }
+  };
+  out.push_back(little_endian ? 'I' : 'M');
+  out.push_back(little_endian ? 'I' : 'M');
+  put16(42);
+  put32(8);
+  put16(static_cast<std::uint16_t>(entries.size()));
+  for (const IfdEntry& e : entries) {
+    put16(e.tag);
+    put16(e.type);
+    put32(e.count);
+    if (e.type == 1) {  // BYTE: first byte of the field
+      out.push_back(static_cast<std::uint8_t>(e.value));
+      out.insert(out.end(), 3, 0);
+    } else if (e.type == 3) {  // SHORT: first two bytes
+      put16(static_cast<std::uint16_t>(e.value));
+      put16(0);
+    } else {
+      put32(e.value);
+    }
+  }
+  put32(0);  // no next IFD
+  return out;
+}
+
+Bytes make_orientation_tiff(bool little_endian, int orientation) {
+  return make_tiff(little_endian, {{0x010F, 2, 1, 0},  // Make (ASCII), an unrelated tag first
+                                   {0x0112, 3, 1, static_cast<std::uint32_t>(orientation)}});
+}
+
+Bytes insert_app_segment(const Bytes& jpeg, std::uint8_t marker, const Bytes& payload) {
+  const std::size_t length = payload.size() + 2;
+  Bytes out(jpeg.begin(), jpeg.begin() + 2);
+  out.push_back(0xFF);
+  out.push_back(marker);
+  out.push_back(static_cast<std::uint8_t>(length >> 8));
+  out.push_back(static_cast<std::uint8_t>(length));
+  out.insert(out.end(), payload.begin(), payload.end());
+  out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
+  return out;
+}
+
+Bytes exif_app1_payload(const Bytes& tiff) {
+  Bytes out(6 + tiff.size(), 0);
+  std::memcpy(out.data(), "Exif", 4);  // then two NULs
+  std::copy(tiff.begin(), tiff.end(), out.begin() + 6);
+  return out;
+}
+
+}  // namespace hdeploy::testing
