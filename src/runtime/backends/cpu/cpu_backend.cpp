@@ -258,12 +258,13 @@ Result<std::unique_ptr<Backend>> create_cpu_backend(const std::filesystem::path&
                 options.threads);
   }
   HDEPLOY_ASSIGN_OR_RETURN(OnnxModel model, OnnxModel::load(onnx_path));
-  HDEPLOY_ASSIGN_OR_RETURN(TensorSpec input, input_spec(model));
-  HDEPLOY_ASSIGN_OR_RETURN(TensorSpec output, output_spec(model));
+  // An op OpenCV cannot run is the root cause whatever else is wrong: report it first.
   HDEPLOY_ASSIGN_OR_RETURN(OpenCvRewrite rewrite, rewrite_for_opencv(model));
   if (!rewrite.unsupported_nodes.empty()) {
     return fail(ErrorCode::kUnsupported, "{}", describe_unsupported(rewrite, model.name()));
   }
+  HDEPLOY_ASSIGN_OR_RETURN(TensorSpec input, input_spec(model));
+  HDEPLOY_ASSIGN_OR_RETURN(TensorSpec output, output_spec(model));
 
   // Process-wide in OpenCV: the last backend created sets it for all.
   if (options.threads > 0) cv::setNumThreads(options.threads);
