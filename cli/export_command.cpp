@@ -7,24 +7,17 @@
 // verifies what it wrote (SHA-256 of every file) and only then renames the temporary sibling
 // folder into place, so an export folder is either complete or absent.
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -32,13 +25,13 @@
 #include "command.hpp"
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/core/model_spec.hpp"
+#include "hdeploy/core/process.hpp"
+#include "hdeploy/core/python.hpp"
 #include "hdeploy/core/sha256.hpp"
 
 #ifndef HDEPLOY_VERSION
 #define HDEPLOY_VERSION "0.0.0"
 #endif
-
-extern char** environ;  // NOLINT: POSIX
 
 namespace hdeploy::cli {
 namespace {
@@ -53,302 +46,11 @@ constexpr const char* kScriptPrefix = "hdeploy_export: ";
 constexpr const char* kScriptErrorPrefix = "hdeploy_export: error: ";
 constexpr const char* kImagenetLabels = "torchvision:imagenet";
 constexpr int kImagenetClasses = 1000;
-constexpr std::chrono::seconds kProbeTimeout{120};
 // Files the exporter must write; export.json lists them with their SHA-256.
 const std::vector<std::string> kRequiredFiles{"model.onnx", "labels.txt", "reference/image.png",
                                               "reference/input.npy", "reference/output.npy"};
 // The interpreter's own config lives in the temporary folder, removed before the rename.
 constexpr const char* kConfigName = ".hdeploy-export-config.json";
-
-// --------------------------------------------------------------------------------------------
-// Child processes: posix_spawn with an argv vector, stdout captured, stderr split into lines.
-
-volatile std::sig_atomic_t g_interrupted = 0;  // NOLINT: set by the signal handler only
-extern "C" void on_interrupt(int /*signal*/) { g_interrupted = 1; }
-
-// While alive, SIGINT/SIGTERM set a flag instead of killing hdeploy, so that the child is
-// stopped and the temporary folder removed; the old handlers come back on destruction.
-class InterruptGuard {
- public:
-  InterruptGuard() {
-    g_interrupted = 0;
-    struct sigaction action {};
-    action.sa_handler = on_interrupt;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &old_int_);
-    sigaction(SIGTERM, &action, &old_term_);
-  }
-  ~InterruptGuard() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-
- private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
-};
-
-struct ProcessOutcome {
-  int exit_status = -1;  // valid when term_signal == 0 and !timed_out
-  int term_signal = 0;
-  bool timed_out = false;
-  bool interrupted = false;
-  std::string stdout_text;
-};
-
-// The environment of hdeploy plus `overrides` ("NAME=value" replaces NAME).
-std::vector<std::string> child_environment(const std::vector<std::string>& overrides) {
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const std::string_view entry(*e);
-    const bool replaced = std::any_of(overrides.begin(), overrides.end(), [&](const auto& o) {
-      const auto eq = o.find('=');
-      return entry.substr(0, eq + 1) == std::string_view(o).substr(0, eq + 1);
-    });
-    if (!replaced) env.emplace_back(entry);
-  }
-  env.insert(env.end(), overrides.begin(), overrides.end());
-  return env;
-}
-
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
-class Pipe {
- public:
-  Pipe() {
-    if (::pipe2(fds_, O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
-  }
-  ~Pipe() {
-    close_read();
-    close_write();
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  [[nodiscard]] bool ok() const { return fds_[0] >= 0; }
-  [[nodiscard]] int read_end() const { return fds_[0]; }
-  [[nodiscard]] int write_end() const { return fds_[1]; }
-  void close_read() { close_fd(fds_[0]); }
-  void close_write() { close_fd(fds_[1]); }
-
- private:
-  static void close_fd(int& fd) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-  int fds_[2] = {-1, -1};
-};
-
-// Runs argv[0] (searched on PATH when it has no '/'), stdin from /dev/null. Calls
-// `on_stderr_line` for each line the child writes to stderr. `timeout` of zero: none.
-// Errors: kNotFound (no such program), kIo (cannot spawn).
-Result<ProcessOutcome> run_process(std::vector<std::string> argv,
-                                   const std::vector<std::string>& env_overrides,
-                                   const std::function<void(const std::string&)>& on_stderr_line,
-                                   std::chrono::seconds timeout) {
-  Pipe out;
-  Pipe err;
-  if (!out.ok() || !err.ok()) {
-    return fail(ErrorCode::kIo, "cannot create a pipe: {}", std::strerror(errno));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out.write_end(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err.write_end(), STDERR_FILENO);
-  std::vector<std::string> env = child_environment(env_overrides);
-  std::vector<char*> c_argv = c_strings(argv);
-  std::vector<char*> c_env = c_strings(env);
-  pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, c_argv[0], &actions, nullptr, c_argv.data(), c_env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return fail(rc == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, "{}: cannot run: {}", argv[0],
-                std::strerror(rc));
-  }
-  out.close_write();
-  err.close_write();
-
-  ProcessOutcome outcome;
-  std::string err_buffer;
-  auto flush_lines = [&](bool all) {
-    std::size_t start = 0;
-    for (std::size_t nl; (nl = err_buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
-      on_stderr_line(err_buffer.substr(start, nl - start));
-    }
-    err_buffer.erase(0, start);
-    if (all && !err_buffer.empty()) {
-      on_stderr_line(err_buffer);
-      err_buffer.clear();
-    }
-  };
-  const auto deadline = Clock::now() + timeout;
-  bool out_open = true;
-  bool err_open = true;
-  bool killed = false;
-  char chunk[4096];
-  while (out_open || err_open) {
-    if (!killed && (g_interrupted != 0 || (timeout.count() > 0 && Clock::now() > deadline))) {
-      outcome.interrupted = g_interrupted != 0;
-      outcome.timed_out = !outcome.interrupted;
-      ::kill(pid, outcome.interrupted ? SIGTERM : SIGKILL);
-      killed = true;
-    }
-    pollfd fds[2] = {{out_open ? out.read_end() : -1, POLLIN, 0},
-                     {err_open ? err.read_end() : -1, POLLIN, 0}};
-    const int n = ::poll(fds, 2, 200);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      const ssize_t got = ::read(fds[i].fd, chunk, sizeof chunk);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) {
-        (i == 0 ? out_open : err_open) = false;
-        continue;
-      }
-      if (i == 0) {
-        outcome.stdout_text.append(chunk, static_cast<std::size_t>(got));
-      } else {
-        err_buffer.append(chunk, static_cast<std::size_t>(got));
-        flush_lines(false);
-      }
-    }
-  }
-  flush_lines(true);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFSIGNALED(status)) outcome.term_signal = WTERMSIG(status);
-  if (WIFEXITED(status)) outcome.exit_status = WEXITSTATUS(status);
-  return outcome;
-}
-
-// --------------------------------------------------------------------------------------------
-// Finding a Python that imports torch, torchvision and onnx.
-
-struct PythonInterpreter {
-  std::string executable;  // as invoked: a path
-  std::string python_version;
-  std::string torch_version;
-  std::string torchvision_version;
-  std::string onnx_version;
-};
-
-constexpr const char* kProbeCode =
-    "import json, sys\n"
-    "import torch, torchvision, onnx\n"
-    "print(json.dumps({'python': '.'.join(map(str, sys.version_info[:3])), "
-    "'torch': torch.__version__, 'torchvision': torchvision.__version__, "
-    "'onnx': onnx.__version__}))\n";
-
-// Runs the probe; the error says why this interpreter cannot export (one short reason).
-Result<PythonInterpreter> probe_python(const std::string& executable) {
-  std::string last_error_line;
-  auto outcome = run_process(
-      {executable, "-c", kProbeCode}, {"PYTHONDONTWRITEBYTECODE=1"},
-      [&](const std::string& line) {
-        if (line.find_first_not_of(" \t") != std::string::npos) last_error_line = line;
-      },
-      kProbeTimeout);
-  if (!outcome) return fail(ErrorCode::kNotFound, "not found");
-  if (outcome->timed_out) {
-    return fail(ErrorCode::kFailed, "importing torch took over {} s", kProbeTimeout.count());
-  }
-  if (outcome->interrupted) return fail(ErrorCode::kFailed, "interrupted");
-  if (outcome->exit_status != 0) {
-    return fail(ErrorCode::kFailed, "{}",
-                last_error_line.empty() ? fmt::format("exit status {}", outcome->exit_status)
-                                        : last_error_line);
-  }
-  std::string last_line = outcome->stdout_text;
-  while (!last_line.empty() && last_line.back() == '\n') last_line.pop_back();
-  last_line =
-      last_line.substr(last_line.rfind('\n') == std::string::npos ? 0 : last_line.rfind('\n') + 1);
-  const json j = json::parse(last_line, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("torch")) {
-    return fail(ErrorCode::kFailed, "unexpected probe output '{}'", last_line);
-  }
-  return PythonInterpreter{executable, j.value("python", ""), j.value("torch", ""),
-                           j.value("torchvision", ""), j.value("onnx", "")};
-}
-
-// The first `python3` on PATH, as a path ("" if none).
-std::string python3_on_path() {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return {};
-  std::stringstream dirs(path);
-  std::error_code ec;
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const fs::path candidate = fs::path(dir.empty() ? "." : dir) / "python3";
-    if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0) {
-      return candidate.string();
-    }
-  }
-  return {};
-}
-
-constexpr const char* kPythonFix =
-    "install Debian's python3-torch python3-torchvision python3-onnx (apt-get install "
-    "python3-torch python3-torchvision python3-onnx) or pass --python PY (or set "
-    "HDEPLOY_PYTHON) naming a Python that has torch, torchvision and onnx";
-
-// --python, else $HDEPLOY_PYTHON (both used as given, no fallback), else the first of python3
-// on PATH, /usr/bin/python3, /usr/local/bin/python3 that imports torch, torchvision and onnx.
-Result<PythonInterpreter> find_python(const std::string& flag) {
-  std::string chosen;
-  std::string origin;
-  if (!flag.empty()) {
-    chosen = flag;
-    origin = "--python";
-  } else if (const char* env = std::getenv("HDEPLOY_PYTHON"); env != nullptr && *env != '\0') {
-    chosen = env;
-    origin = "HDEPLOY_PYTHON";
-  }
-  if (!chosen.empty()) {
-    auto probed = probe_python(chosen);
-    if (!probed) {
-      return fail(ErrorCode::kNotFound, "{} {} cannot export: {}; {}", origin, chosen,
-                  probed.error().message, kPythonFix);
-    }
-    return probed;
-  }
-  std::vector<std::pair<std::string, std::string>> candidates;  // (label, path)
-  const std::string on_path = python3_on_path();
-  candidates.emplace_back("python3 on PATH", on_path);
-  candidates.emplace_back("", "/usr/bin/python3");
-  candidates.emplace_back("", "/usr/local/bin/python3");
-  std::set<fs::path> seen;
-  std::vector<std::string> tried;
-  for (const auto& [label, path] : candidates) {
-    const std::string name = label.empty() ? path : fmt::format("{} ({})", label, path);
-    std::error_code ec;
-    if (path.empty() || !fs::exists(path, ec)) {
-      tried.push_back(fmt::format("{}: not found", label.empty() ? path : label));
-      continue;
-    }
-    const fs::path canonical = fs::canonical(path, ec);
-    if (!ec && !seen.insert(canonical).second) continue;  // the same interpreter again
-    auto probed = probe_python(path);
-    if (probed) return probed;
-    tried.push_back(fmt::format("{}: {}", name, probed.error().message));
-    log_info(fmt::format("skipping {}: {}", name, probed.error().message));
-  }
-  std::string listing;
-  for (const auto& t : tried) listing += (listing.empty() ? "" : "; ") + t;
-  return fail(ErrorCode::kNotFound,
-              "no Python with torch, torchvision and onnx found (tried {}); {}", listing,
-              kPythonFix);
-}
 
 // --------------------------------------------------------------------------------------------
 // Output folder handling.
@@ -585,10 +287,11 @@ class ExportCommand : public Command {
                   script.string());
     }
 
-    HDEPLOY_ASSIGN_OR_RETURN(PythonInterpreter python, find_python(python_));
+    HDEPLOY_ASSIGN_OR_RETURN(PythonInterpreter python,
+                             find_python(python_, kExportPythonModules, log_info));
     log_info(fmt::format("python {} (Python {}, torch {}, torchvision {}, onnx {})",
-                         python.executable, python.python_version, python.torch_version,
-                         python.torchvision_version, python.onnx_version));
+                         python.executable, python.python_version, python.module_version("torch"),
+                         python.module_version("torchvision"), python.module_version("onnx")));
 
     RemoveOnFailure cleanup;
     HDEPLOY_ASSIGN_OR_RETURN(fs::path tmp, make_temporary_sibling(out, cleanup));
@@ -696,19 +399,19 @@ class ExportCommand : public Command {
     std::string error_line;
     std::vector<std::string> other_lines;  // warnings, tracebacks: shown only on failure
     InterruptGuard interrupt_guard;
+    ProcessOptions options;
+    options.env_overrides = {"PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"};
+    options.on_stderr_line = [&](const std::string& line) {
+      if (line.starts_with(kScriptErrorPrefix)) {
+        error_line = line.substr(std::strlen(kScriptErrorPrefix));
+      } else if (line.starts_with(kScriptPrefix)) {
+        log_info(line.substr(std::strlen(kScriptPrefix)));
+      } else if (line.find_first_not_of(" \t") != std::string::npos) {
+        other_lines.push_back(line);
+      }
+    };
     auto outcome = run_process(
-        {python.executable, script.string(), "--config", config_path.string()},
-        {"PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"},
-        [&](const std::string& line) {
-          if (line.starts_with(kScriptErrorPrefix)) {
-            error_line = line.substr(std::strlen(kScriptErrorPrefix));
-          } else if (line.starts_with(kScriptPrefix)) {
-            log_info(line.substr(std::strlen(kScriptPrefix)));
-          } else if (line.find_first_not_of(" \t") != std::string::npos) {
-            other_lines.push_back(line);
-          }
-        },
-        std::chrono::seconds(0));
+        {python.executable, script.string(), "--config", config_path.string()}, options);
     if (!outcome) return unexpected(std::move(outcome).error());
     if (outcome->interrupted) {
       return fail(ErrorCode::kFailed, "interrupted; nothing was written to --out");
@@ -797,8 +500,8 @@ class ExportCommand : public Command {
         logits_std);
     std::cout << fmt::format("  labels       labels.txt ({})\n", record.value("labels", ""));
     std::cout << fmt::format("  python       {} (torch {}, torchvision {}, onnx {})\n",
-                             python.executable, python.torch_version, python.torchvision_version,
-                             python.onnx_version);
+                             python.executable, python.module_version("torch"),
+                             python.module_version("torchvision"), python.module_version("onnx"));
     std::cout << fmt::format("  record       export.json (SHA-256 of {} files)\n", files.size());
   }
 
