@@ -1,6 +1,8 @@
 // CPU backend latency (OpenCV DNN) for ResNet18 and MobileNetV2 against PyTorch eager with the
 // same thread count, timed in the same run. One frame at a time; each repetition is one
-// inference, so the reported median is the median of the repetitions.
+// inference, so the reported median is the median of the repetitions. CPU time: the whole
+// process for OpenCV (its work runs on the backend thread); for PyTorch the Python process's
+// CPU time per run, in the process_cpu_ms counter (its CPU column means nothing).
 //
 //   cpu_backend_bench --models DIR [--python /usr/bin/python3] [--runs 35] [benchmark flags]
 // DIR holds resnet18/model.onnx and mobilenet_v2/model.onnx (hdeploy export NAME --out DIR/NAME).
@@ -90,31 +92,41 @@ std::shared_ptr<hdeploy::Backend> load_warm(const fs::path& onnx, int threads, s
   return shared;
 }
 
-// Runs the Python timing script once; returns the per-run latencies in seconds.
-std::vector<double> torch_latencies(const Config& cfg, const std::string& model, int threads) {
+struct TorchTimes {
+  std::vector<double> latencies_s;    // wall time per run
+  std::vector<double> process_cpu_s;  // CPU time of the Python process (all threads) per run
+};
+
+// Runs the Python timing script once; returns its per-run times (empty if it failed).
+TorchTimes torch_latencies(const Config& cfg, const std::string& model, int threads) {
   const std::string cmd = fmt::format("'{}' '{}' --model {} --threads {} --runs {}", cfg.python,
                                       cfg.torch_script.string(), model, threads, cfg.runs);
   FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return {};
+  if (pipe == nullptr) return {};  // NOLINT
   std::string text;
   char buf[4096];
   while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
   if (::pclose(pipe) != 0) return {};
   const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object() || !j.contains("latencies_s")) return {};
-  return j["latencies_s"].get<std::vector<double>>();
+  if (!j.is_object() || !j.contains("latencies_s") || !j.contains("process_cpu_s")) return {};
+  return {j["latencies_s"].get<std::vector<double>>(),
+          j["process_cpu_s"].get<std::vector<double>>()};
 }
 
-void bench_torch(benchmark::State& state, std::vector<double> latencies, int threads) {
-  if (latencies.empty()) {
+void bench_torch(benchmark::State& state, const TorchTimes& times, int threads) {
+  const auto& latencies = times.latencies_s;
+  if (latencies.empty() || times.process_cpu_s.size() != latencies.size()) {
     state.SkipWithError("not measured: the PyTorch timing script failed (is torch installed?)");
     return;
   }
-  std::size_t i = 0;
+  // One repetition is one run: repetition r reports run r (the counter keeps the position).
+  static std::map<const TorchTimes*, std::size_t> next_run;
+  const std::size_t i = next_run[&times]++ % latencies.size();
   for (auto _ : state) {
-    state.SetIterationTime(latencies[i++ % latencies.size()]);
+    state.SetIterationTime(latencies[i]);
   }
   state.counters["threads"] = threads;
+  state.counters["process_cpu_ms"] = 1e3 * times.process_cpu_s[i];
 }
 
 }  // namespace
@@ -152,13 +164,15 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(fmt::format("opencv_dnn/{}/threads:{}", model, threads).c_str(),
                                    [lazy](benchmark::State& s) { bench_opencv(s, lazy); })
           ->Unit(benchmark::kMillisecond)
+          ->MeasureProcessCPUTime()  // inference runs on the backend's worker thread
+          ->UseRealTime()
           ->Iterations(1)
           ->Repetitions(cfg.runs)
           ->ReportAggregatesOnly(true);
-      auto latencies = torch_latencies(cfg, model, threads);
+      auto times = std::make_shared<TorchTimes>(torch_latencies(cfg, model, threads));
       benchmark::RegisterBenchmark(
           fmt::format("pytorch_eager/{}/threads:{}", model, threads).c_str(),
-          [latencies, threads](benchmark::State& s) { bench_torch(s, latencies, threads); })
+          [times, threads](benchmark::State& s) { bench_torch(s, *times, threads); })
           ->Unit(benchmark::kMillisecond)
           ->UseManualTime()
           ->Iterations(1)

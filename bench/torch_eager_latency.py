@@ -2,7 +2,8 @@
 """PyTorch eager latency of a torchvision classifier, one frame at a time.
 
 Called by cpu_backend_bench so that OpenCV DNN and PyTorch are timed in the same run.
-Prints one JSON object: {"model", "threads", "torch", "latencies_s": [...]} on stdout.
+Prints one JSON object on stdout: {"model", "threads", "torch", "latencies_s": [...],
+"process_cpu_s": [...]} (wall time and process CPU time, all threads, of each timed run).
 """
 import argparse
 import json
@@ -25,16 +26,17 @@ def main():
     torch.manual_seed(0)
     model = getattr(torchvision.models, args.model)(weights=None).eval()
     x = torch.randn(1, 3, args.size, args.size)
-    latencies = []
+    latencies, cpu = [], []
     with torch.inference_mode():
         for i in range(args.warmup + args.runs):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             model(x)
-            elapsed = time.perf_counter() - start
+            elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
             if i >= args.warmup:
                 latencies.append(elapsed)
+                cpu.append(elapsed_cpu)
     print(json.dumps({"model": args.model, "threads": args.threads, "torch": torch.__version__,
-                      "latencies_s": latencies}))
+                      "latencies_s": latencies, "process_cpu_s": cpu}))
 
 
 if __name__ == "__main__":
