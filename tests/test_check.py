@@ -5,9 +5,9 @@ import shutil
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from conftest import run_hdeploy
+from onnx_models import small_model
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
@@ -97,22 +97,6 @@ def test_bad_model_files(tmp_path, exported):
     one_error_line(run_hdeploy("check", tmp_path / "cut.onnx", check=1), "cut.onnx")
     (tmp_path / "empty.onnx").write_bytes(b"")
     one_error_line(run_hdeploy("check", tmp_path / "empty.onnx", check=1), "empty.onnx")
-
-
-def small_model(path, input_shape, op="Relu", extra_nodes=()):
-    """input → Conv(3x3) → op → output, saved with opset 13."""
-    channels = input_shape[1] if len(input_shape) == 4 else 3
-    w = helper.make_tensor("w", TensorProto.FLOAT, [4, channels, 3, 3],
-                           np.full(4 * channels * 9, 0.1, np.float32).tolist())
-    nodes = [helper.make_node("Conv", ["input", "w"], ["c"], kernel_shape=[3, 3], name="conv0"),
-             helper.make_node(op, ["c"], ["logits"], name="last0"), *extra_nodes]
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, input_shape)],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, None)], [w])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
 
 
 def test_wrong_input_shape_fails_clearly(tmp_path):

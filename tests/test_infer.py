@@ -8,6 +8,7 @@ from PIL import Image
 
 import torch_models
 from conftest import run_hdeploy
+from onnx_models import small_model
 
 # (width, height): larger and smaller than 256, odd aspect ratios.
 SIZES = [(640, 480), (200, 300), (1000, 333), (257, 255)]
@@ -124,3 +125,17 @@ def test_bad_models_and_specs(trained_like, images, tmp_path):
     (tmp_path / "junk.onnx").write_bytes(b"garbage" * 10)
     one_error_line(run_hdeploy("infer", tmp_path / "junk.onnx", images[0], "--model", "resnet18",
                                check=1), "junk.onnx")
+
+
+def test_models_the_cpu_cannot_run(images, tmp_path):
+    four = small_model(tmp_path / "four.onnx", [1, 4, 16, 16])
+    one_error_line(run_hdeploy("infer", four, images[0], "--model", "resnet18", check=1),
+                   "four.onnx", "1x3xHxW")
+    nonzero = small_model(tmp_path / "nz.onnx", [1, 3, 16, 16], op="NonZero")
+    one_error_line(run_hdeploy("infer", nonzero, images[0], "--model", "resnet18", check=1),
+                   "nz.onnx", "NonZero")
+    # A valid classifier whose input size is not the spec's: named, with the flag to fix it.
+    small = small_model(tmp_path / "small.onnx", [1, 3, 16, 16], op="Flatten",
+                        output_shape=[1, 4 * 14 * 14])
+    one_error_line(run_hdeploy("infer", small, images[0], "--model", "resnet18", check=2),
+                   "small.onnx", "1x3x16x16", "--model")
