@@ -66,9 +66,10 @@ std::string describe_opencv_error(const std::string& model_name, const std::stri
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(cv::dnn::Net net, std::string model_name, TensorSpec input, TensorSpec output,
+  // cv::dnn::Net is a reference-counted handle: copying it shares the network.
+  CpuBackend(const cv::dnn::Net& net, std::string model_name, TensorSpec input, TensorSpec output,
              std::string description)
-      : net_(std::move(net)),
+      : net_(net),
         model_name_(std::move(model_name)),
         inputs_{std::move(input)},
         outputs_{std::move(output)},
