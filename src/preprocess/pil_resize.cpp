@@ -55,6 +55,7 @@ PilBilinearResize::Axis plan_axis(int in_size, int out_size) {
       const double w = ww != 0.0 ? k[x] / ww : k[x];
       fixed[x] = w < 0 ? static_cast<std::int32_t>(-0.5 + w * (1 << kPrecisionBits))
                        : static_cast<std::int32_t>(0.5 + w * (1 << kPrecisionBits));
+      assert(fixed[x] >= 0);  // the horizontal pass relies on it (a triangle filter)
     }
     axis.first[xx] = xmin;
     axis.count[xx] = xmax;
@@ -82,71 +83,89 @@ inline std::uint8_t clip8(std::int32_t v) {
   return static_cast<std::uint8_t>(std::clamp(v >> kPrecisionBits, 0, 255));
 }
 
-// Horizontal pass over input rows [row_begin, row_end) into `out` (out_width x rows). `Taps`
-// is the fixed window length when known at compile time, else 0 (per-output count).
+// Horizontal pass over `rows` input rows starting at `in` (`in_stride` bytes apart) for output
+// columns [col_begin, col_end), into `out` (rows packed, (col_end - col_begin) pixels each).
+// `Taps` is the fixed window length when known at compile time, else 0 (per-output count).
+// Two rows at a time in the two 32-bit lanes of a uint64_t (row y low, row y + 1 high), which
+// halves the multiplies. Exact: the bilinear weights are never negative, so no lane borrows,
+// and a lane's sum stays below 255 * (2^22 + taps) + 2^21 < 2^30, so none carries.
 template <int Taps>
-void resample_horizontal_rows(const std::uint8_t* in, int in_width, int row_begin, int row_end,
-                              const PilBilinearResize::Axis& axis, int out_width,
+void resample_horizontal_rows(const std::uint8_t* in, std::size_t in_stride, int rows,
+                              const PilBilinearResize::Axis& axis, int col_begin, int col_end,
                               std::uint8_t* out) {
-  const std::size_t in_stride = static_cast<std::size_t>(in_width) * 3;
-  const std::size_t out_stride = static_cast<std::size_t>(out_width) * 3;
-  for (int y = row_begin; y < row_end; ++y) {
-    const std::uint8_t* row = in + static_cast<std::size_t>(y) * in_stride;
-    std::uint8_t* dst = out + static_cast<std::size_t>(y - row_begin) * out_stride;
-    for (int xx = 0; xx < out_width; ++xx) {
+  constexpr std::uint64_t kHalfPair = (std::uint64_t{kHalf} << 32) | std::uint64_t{kHalf};
+  const std::size_t out_stride = static_cast<std::size_t>(col_end - col_begin) * 3;
+  for (int y = 0; y < rows; y += 2) {
+    // An odd last row is paired with itself (both lanes compute, and write, the same bytes).
+    const std::size_t next = y + 1 < rows ? 1 : 0;
+    const std::uint8_t* row0 = in + static_cast<std::size_t>(y) * in_stride;
+    const std::uint8_t* row1 = row0 + next * in_stride;
+    std::uint8_t* dst0 = out + static_cast<std::size_t>(y) * out_stride;
+    std::uint8_t* dst1 = dst0 + next * out_stride;
+    for (int xx = col_begin; xx < col_end; ++xx, dst0 += 3, dst1 += 3) {
       const std::int32_t* k = &axis.weights[static_cast<std::size_t>(xx) * axis.taps_stride];
-      const std::uint8_t* src = row + static_cast<std::size_t>(axis.first[xx]) * 3;
+      const std::size_t first = static_cast<std::size_t>(axis.first[xx]) * 3;
+      const std::uint8_t* src0 = row0 + first;
+      const std::uint8_t* src1 = row1 + first;
       const int taps = Taps > 0 ? Taps : axis.count[xx];
-      std::int32_t s0 = kHalf;
-      std::int32_t s1 = kHalf;
-      std::int32_t s2 = kHalf;
-      for (int x = 0; x < taps; ++x, src += 3) {
-        s0 += src[0] * k[x];
-        s1 += src[1] * k[x];
-        s2 += src[2] * k[x];
+      std::uint64_t r = kHalfPair;
+      std::uint64_t g = kHalfPair;
+      std::uint64_t b = kHalfPair;
+      for (int x = 0; x < taps; ++x, src0 += 3, src1 += 3) {
+        const auto w = static_cast<std::uint64_t>(k[x]);
+        r += ((std::uint64_t{src1[0]} << 32) | src0[0]) * w;
+        g += ((std::uint64_t{src1[1]} << 32) | src0[1]) * w;
+        b += ((std::uint64_t{src1[2]} << 32) | src0[2]) * w;
       }
-      dst[3 * xx] = clip8(s0);
-      dst[3 * xx + 1] = clip8(s1);
-      dst[3 * xx + 2] = clip8(s2);
+      dst1[0] = clip8(static_cast<std::int32_t>(r >> 32));
+      dst1[1] = clip8(static_cast<std::int32_t>(g >> 32));
+      dst1[2] = clip8(static_cast<std::int32_t>(b >> 32));
+      dst0[0] = clip8(static_cast<std::int32_t>(r & 0xFFFFFFFFU));
+      dst0[1] = clip8(static_cast<std::int32_t>(g & 0xFFFFFFFFU));
+      dst0[2] = clip8(static_cast<std::int32_t>(b & 0xFFFFFFFFU));
     }
   }
 }
 
-void resample_horizontal(const std::uint8_t* in, int in_width, int row_begin, int row_end,
-                         const PilBilinearResize::Axis& axis, int out_width, std::uint8_t* out) {
+void resample_horizontal(const std::uint8_t* in, std::size_t in_stride, int rows,
+                         const PilBilinearResize::Axis& axis, int col_begin, int col_end,
+                         std::uint8_t* out) {
   // The window lengths of the common scale factors: upscaling (3), down by up to 2, 3, 4.
   const int fixed = axis.fixed_taps ? axis.taps_stride : 0;
   switch (fixed) {
     case 3:
-      return resample_horizontal_rows<3>(in, in_width, row_begin, row_end, axis, out_width, out);
+      return resample_horizontal_rows<3>(in, in_stride, rows, axis, col_begin, col_end, out);
     case 5:
-      return resample_horizontal_rows<5>(in, in_width, row_begin, row_end, axis, out_width, out);
+      return resample_horizontal_rows<5>(in, in_stride, rows, axis, col_begin, col_end, out);
     case 7:
-      return resample_horizontal_rows<7>(in, in_width, row_begin, row_end, axis, out_width, out);
+      return resample_horizontal_rows<7>(in, in_stride, rows, axis, col_begin, col_end, out);
     case 9:
-      return resample_horizontal_rows<9>(in, in_width, row_begin, row_end, axis, out_width, out);
+      return resample_horizontal_rows<9>(in, in_stride, rows, axis, col_begin, col_end, out);
     default:
-      return resample_horizontal_rows<0>(in, in_width, row_begin, row_end, axis, out_width, out);
+      return resample_horizontal_rows<0>(in, in_stride, rows, axis, col_begin, col_end, out);
   }
 }
 
-// Vertical pass: output row yy sums input rows first[yy] - row_offset onwards. Works along
-// the row in blocks so the accumulators stay on the stack and the inner loop vectorises.
-void resample_vertical(const std::uint8_t* in, int width, int row_offset,
-                       const PilBilinearResize::Axis& axis, int out_height, std::uint8_t* out) {
+// Vertical pass for output rows [row_begin, row_end): output row yy sums the input rows from
+// first[yy] on, input row r being at `in + (r - row_offset) * in_stride`; each row is
+// `row_bytes` long and the output rows are packed. Works along the row in blocks so the
+// accumulators stay on the stack and the inner loop vectorises.
+void resample_vertical(const std::uint8_t* in, std::size_t in_stride, int row_offset,
+                       const PilBilinearResize::Axis& axis, int row_begin, int row_end,
+                       std::size_t row_bytes, std::uint8_t* out) {
   constexpr std::size_t kBlock = 256;
-  const std::size_t stride = static_cast<std::size_t>(width) * 3;
   std::int32_t acc[kBlock];
-  for (int yy = 0; yy < out_height; ++yy) {
+  for (int yy = row_begin; yy < row_end; ++yy) {
     const std::int32_t* k = &axis.weights[static_cast<std::size_t>(yy) * axis.taps_stride];
-    const std::uint8_t* top = in + static_cast<std::size_t>(axis.first[yy] - row_offset) * stride;
+    const std::uint8_t* top =
+        in + static_cast<std::size_t>(axis.first[yy] - row_offset) * in_stride;
     const int taps = axis.count[yy];
-    std::uint8_t* dst = out + static_cast<std::size_t>(yy) * stride;
-    for (std::size_t begin = 0; begin < stride; begin += kBlock) {
-      const std::size_t n = std::min(kBlock, stride - begin);
+    std::uint8_t* dst = out + static_cast<std::size_t>(yy - row_begin) * row_bytes;
+    for (std::size_t begin = 0; begin < row_bytes; begin += kBlock) {
+      const std::size_t n = std::min(kBlock, row_bytes - begin);
       std::fill_n(acc, n, kHalf);
       for (int y = 0; y < taps; ++y) {
-        const std::uint8_t* src = top + static_cast<std::size_t>(y) * stride + begin;
+        const std::uint8_t* src = top + static_cast<std::size_t>(y) * in_stride + begin;
         const std::int32_t w = k[y];
         for (std::size_t i = 0; i < n; ++i) acc[i] += src[i] * w;
       }
@@ -165,32 +184,55 @@ PilBilinearResize::PilBilinearResize(int in_width, int in_height, int out_width,
       horizontal_(plan_axis(in_width, out_width)),
       vertical_(plan_axis(in_height, out_height)) {
   assert(in_width > 0 && in_height > 0 && out_width > 0 && out_height > 0);
-  first_row_ = vertical_.first.front();
-  last_row_ = vertical_.first.back() + vertical_.count.back();
 }
 
 void PilBilinearResize::run(const Image& in, Image& out, std::vector<std::uint8_t>& scratch) const {
+  run(in, out, scratch, Window{0, 0, out_width_, out_height_});
+}
+
+void PilBilinearResize::run(const Image& in, Image& out, std::vector<std::uint8_t>& scratch,
+                            const Window& window) const {
   assert(in.width == in_width_ && in.height == in_height_);
-  out.width = out_width_;
-  out.height = out_height_;
-  out.rgb.resize(static_cast<std::size_t>(out_width_) * out_height_ * 3);
+  assert(window.width > 0 && window.height > 0 && window.left >= 0 && window.top >= 0);
+  assert(window.left + window.width <= out_width_ && window.top + window.height <= out_height_);
+  const int col_begin = window.left;
+  const int col_end = window.left + window.width;
+  const int row_begin = window.top;
+  const int row_end = window.top + window.height;
+  const std::size_t in_stride = static_cast<std::size_t>(in_width_) * 3;
+  const std::size_t row_bytes = static_cast<std::size_t>(window.width) * 3;
+  out.width = window.width;
+  out.height = window.height;
+  out.rgb.resize(row_bytes * static_cast<std::size_t>(window.height));
+  const std::uint8_t* pixels = in.rgb.data();
   if (!horizontal_.needed && !vertical_.needed) {
-    std::copy(in.rgb.begin(), in.rgb.end(), out.rgb.begin());
+    for (int y = row_begin; y < row_end; ++y) {
+      const std::uint8_t* src = pixels + static_cast<std::size_t>(y) * in_stride +
+                                static_cast<std::size_t>(col_begin) * 3;
+      std::copy_n(src, row_bytes,
+                  out.rgb.data() + static_cast<std::size_t>(y - row_begin) * row_bytes);
+    }
     return;
   }
   if (!vertical_.needed) {
-    resample_horizontal(in.rgb.data(), in_width_, 0, in_height_, horizontal_, out_width_,
-                        out.rgb.data());
+    resample_horizontal(pixels + static_cast<std::size_t>(row_begin) * in_stride, in_stride,
+                        window.height, horizontal_, col_begin, col_end, out.rgb.data());
     return;
   }
   if (!horizontal_.needed) {
-    resample_vertical(in.rgb.data(), in_width_, 0, vertical_, out_height_, out.rgb.data());
+    resample_vertical(pixels + static_cast<std::size_t>(col_begin) * 3, in_stride, 0, vertical_,
+                      row_begin, row_end, row_bytes, out.rgb.data());
     return;
   }
-  scratch.resize(static_cast<std::size_t>(last_row_ - first_row_) * out_width_ * 3);
-  resample_horizontal(in.rgb.data(), in_width_, first_row_, last_row_, horizontal_, out_width_,
-                      scratch.data());
-  resample_vertical(scratch.data(), out_width_, first_row_, vertical_, out_height_, out.rgb.data());
+  // The input rows the window's vertical taps read (both ends of the windows only grow with
+  // the output row, so the span is set by the first and last rows).
+  const int first_row = vertical_.first[row_begin];
+  const int last_row = vertical_.first[row_end - 1] + vertical_.count[row_end - 1];
+  scratch.resize(static_cast<std::size_t>(last_row - first_row) * row_bytes);
+  resample_horizontal(pixels + static_cast<std::size_t>(first_row) * in_stride, in_stride,
+                      last_row - first_row, horizontal_, col_begin, col_end, scratch.data());
+  resample_vertical(scratch.data(), row_bytes, first_row, vertical_, row_begin, row_end, row_bytes,
+                    out.rgb.data());
 }
 
 Image PilBilinearResize::run(const Image& in) const {

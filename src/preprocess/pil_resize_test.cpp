@@ -220,6 +220,103 @@ TEST(PilBilinearResize, CloseToExactMathematicalFilter) {
   EXPECT_LE(worst, 1);
 }
 
+// The window [left, left + width) x [top, top + height) of a full image.
+Image crop_window(const Image& full, const PilBilinearResize::Window& w) {
+  Image out{w.width, w.height, {}};
+  for (int y = w.top; y < w.top + w.height; ++y) {
+    const auto row = full.rgb.begin() + (static_cast<std::ptrdiff_t>(y) * full.width + w.left) * 3;
+    out.rgb.insert(out.rgb.end(), row, row + static_cast<std::ptrdiff_t>(w.width) * 3);
+  }
+  return out;
+}
+
+// Windowed run == full run then crop, through one plan and reused buffers.
+void expect_window_matches(const Image& in, const PilBilinearResize& plan, const Image& full,
+                           const PilBilinearResize::Window& w, Image& out,
+                           std::vector<std::uint8_t>& scratch) {
+  plan.run(in, out, scratch, w);
+  ASSERT_EQ(out.width, w.width);
+  ASSERT_EQ(out.height, w.height);
+  ASSERT_EQ(out.rgb, crop_window(full, w).rgb)
+      << in.width << "x" << in.height << " -> " << plan.out_width() << "x" << plan.out_height()
+      << " window " << w.left << "," << w.top << " " << w.width << "x" << w.height;
+}
+
+TEST(PilBilinearResize, WindowMatchesFullResizeThenCropOnRandomSizes) {
+  std::mt19937 rng(4321);
+  std::uniform_int_distribution<int> size(1, 80);
+  Image out;
+  std::vector<std::uint8_t> scratch;
+  for (int trial = 0; trial < 400; ++trial) {
+    const int in_w = size(rng);
+    const int in_h = size(rng);
+    // A quarter of the trials keep one side, so only one pass runs (or none).
+    const int out_w = trial % 4 == 1 ? in_w : size(rng);
+    const int out_h = trial % 4 == 2 ? in_h : (trial % 16 == 3 ? in_h : size(rng));
+    const Image in = testing::make_random(in_w, in_h, static_cast<unsigned>(trial));
+    const PilBilinearResize plan(in_w, in_h, out_w, out_h);
+    const Image full = plan.run(in);
+    ASSERT_EQ(full.rgb, reference_resize(in, out_w, out_h).rgb);
+    std::vector<PilBilinearResize::Window> windows = {
+        {0, 0, out_w, out_h},  // everything
+        {0, 0, 1, 1},          // 1-pixel windows in the corners
+        {out_w - 1, 0, 1, 1},
+        {0, out_h - 1, 1, 1},
+        {out_w - 1, out_h - 1, 1, 1},
+        {0, 0, out_w, 1},  // first / last row, first / last column
+        {0, out_h - 1, out_w, 1},
+        {0, 0, 1, out_h},
+        {out_w - 1, 0, 1, out_h},
+    };
+    for (int i = 0; i < 6; ++i) {
+      const int left = std::uniform_int_distribution<int>(0, out_w - 1)(rng);
+      const int top = std::uniform_int_distribution<int>(0, out_h - 1)(rng);
+      const int width = std::uniform_int_distribution<int>(1, out_w - left)(rng);
+      const int height = std::uniform_int_distribution<int>(1, out_h - top)(rng);
+      windows.push_back({left, top, width, height});
+    }
+    for (const auto& w : windows) {
+      expect_window_matches(in, plan, full, w, out, scratch);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(PilBilinearResize, WindowMatchesOnTypicalSizesAndCentreCrops) {
+  struct Case {
+    int in_w, in_h, out_w, out_h;
+  };
+  Image out;
+  std::vector<std::uint8_t> scratch;
+  for (const Case c : {Case{1024, 768, 341, 256}, Case{640, 480, 341, 256},
+                       Case{1000, 300, 853, 256}, Case{100, 700, 256, 1792},
+                       Case{223, 224, 256, 257}, Case{300, 256, 300, 224},  // vertical only
+                       Case{480, 256, 256, 256},                            // horizontal only
+                       Case{256, 256, 256, 256}}) {
+    const Image in = testing::make_random(c.in_w, c.in_h, 7);
+    const PilBilinearResize plan(c.in_w, c.in_h, c.out_w, c.out_h);
+    const Image full = plan.run(in);
+    const CropOffsets centre = center_crop_offsets(c.out_h, c.out_w, 224, 224);
+    for (const PilBilinearResize::Window w :
+         {PilBilinearResize::Window{centre.left, centre.top, 224, 224},
+          PilBilinearResize::Window{0, 0, 224, 224},
+          PilBilinearResize::Window{c.out_w - 224, c.out_h - 224, 224, 224},
+          PilBilinearResize::Window{c.out_w / 2, c.out_h / 3, 1, 1}}) {
+      expect_window_matches(in, plan, full, w, out, scratch);
+    }
+  }
+}
+
+TEST(PilBilinearResize, WindowMatchesSlowReference) {
+  const Image in = testing::make_random(203, 151, 5);
+  const Image slow = reference_resize(in, 97, 64);
+  Image out;
+  std::vector<std::uint8_t> scratch;
+  const PilBilinearResize::Window w{13, 7, 60, 50};
+  PilBilinearResize(203, 151, 97, 64).run(in, out, scratch, w);
+  EXPECT_EQ(out.rgb, crop_window(slow, w).rgb);
+}
+
 TEST(PilBilinearResize, SameSizeIsACopy) {
   const Image in = testing::make_random(9, 4, 2);
   EXPECT_EQ(pil_bilinear_resize(in, 9, 4).rgb, in.rgb);

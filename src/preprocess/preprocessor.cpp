@@ -1,6 +1,8 @@
 #include "hdeploy/preprocess/preprocessor.hpp"
 
 #include <cassert>
+#include <cstdint>
+#include <vector>
 
 #include "hdeploy/core/file.hpp"
 
@@ -55,10 +57,20 @@ Image Preprocessor::resize_and_crop(const Image& decoded) const {
   if (width == decoded.width && height == decoded.height) {
     return center_crop(decoded, p.crop_height, p.crop_width);
   }
-  Image resized;
-  std::vector<std::uint8_t> scratch;
-  plan_for(decoded.width, decoded.height, width, height)->run(decoded, resized, scratch);
-  return center_crop(resized, p.crop_height, p.crop_width);
+  const auto plan = plan_for(decoded.width, decoded.height, width, height);
+  // The intermediate rows between the two passes, kept per thread so a stream of frames
+  // allocates only its output.
+  thread_local std::vector<std::uint8_t> scratch;
+  Image out;
+  if (p.crop_width > 0 && p.crop_height > 0 && p.crop_width <= width && p.crop_height <= height) {
+    // No padding: resample only the pixels the crop keeps (bit-identical to resize + crop).
+    const CropOffsets offsets = center_crop_offsets(height, width, p.crop_height, p.crop_width);
+    plan->run(decoded, out, scratch,
+              PilBilinearResize::Window{offsets.left, offsets.top, p.crop_width, p.crop_height});
+    return out;
+  }
+  plan->run(decoded, out, scratch);
+  return center_crop(out, p.crop_height, p.crop_width);
 }
 
 void Preprocessor::to_cpu_input(const Image& prepared, std::span<float> out) const {

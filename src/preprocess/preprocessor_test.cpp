@@ -38,6 +38,45 @@ TEST(Preprocessor, CachedPlanIsUsedOnlyForItsSize) {
   }
 }
 
+TEST(Preprocessor, WindowedResizeMatchesResizeThenCentreCrop) {
+  // Shorter-side and exact resizes, crops that fit (windowed path) and crops larger than the
+  // resized image on one or both sides (padding path), odd offsets (round half to even).
+  struct Case {
+    ResizeMode mode;
+    int resize_w, resize_h;  // kExact only; kShorterSide uses resize_h
+    int crop_w, crop_h;
+  };
+  const Case cases[] = {
+      {ResizeMode::kShorterSide, 0, 256, 224, 224}, {ResizeMode::kShorterSide, 0, 224, 224, 224},
+      {ResizeMode::kShorterSide, 0, 255, 224, 160}, {ResizeMode::kShorterSide, 0, 200, 224, 224},
+      {ResizeMode::kShorterSide, 0, 64, 63, 17},    {ResizeMode::kExact, 240, 230, 224, 224},
+      {ResizeMode::kExact, 200, 300, 224, 224},     {ResizeMode::kExact, 300, 200, 224, 224},
+      {ResizeMode::kExact, 225, 231, 224, 224},     {ResizeMode::kExact, 100, 100, 224, 224},
+  };
+  const std::pair<int, int> sizes[] = {{1024, 768}, {640, 480}, {480, 640}, {333, 500},
+                                       {257, 256},  {256, 256}, {301, 97},  {50, 41}};
+  for (const Case& c : cases) {
+    ModelSpec spec = resnet_like();
+    spec.preprocess.resize_mode = c.mode;
+    spec.preprocess.resize = c.resize_h;
+    spec.preprocess.resize_width = c.resize_w;
+    spec.preprocess.resize_height = c.resize_h;
+    spec.preprocess.crop_width = c.crop_w;
+    spec.preprocess.crop_height = c.crop_h;
+    const Preprocessor pre(spec, {});
+    for (auto [w, h] : sizes) {
+      const Image decoded = testing::make_random(w, h, static_cast<unsigned>(w * h));
+      const auto [rw, rh] = pre.resized_size(w, h);
+      const Image expected = center_crop(pil_bilinear_resize(decoded, rw, rh), c.crop_h, c.crop_w);
+      const Image got = pre.resize_and_crop(decoded);
+      EXPECT_EQ(got.width, c.crop_w);
+      EXPECT_EQ(got.height, c.crop_h);
+      EXPECT_EQ(got.rgb, expected.rgb)
+          << w << "x" << h << " -> " << rw << "x" << rh << " crop " << c.crop_w << "x" << c.crop_h;
+    }
+  }
+}
+
 TEST(Preprocessor, ConcurrentCallsAgree) {
   const Preprocessor pre(resnet_like(), DecodeOptions{});
   const Image a = testing::make_random(400, 300, 1);

@@ -67,6 +67,19 @@ class PilBilinearResize {
   void run(const Image& in, Image& out, std::vector<std::uint8_t>& scratch) const;
   Image run(const Image& in) const;
 
+  // A rectangle of the output image: columns [left, left + width), rows [top, top + height).
+  struct Window {
+    int left = 0;
+    int top = 0;
+    int width = 0;
+    int height = 0;
+  };
+  // Computes only `window` of the output (width x height into `out`), byte for byte what
+  // run() followed by cropping that rectangle gives, reading and resampling only what that
+  // rectangle needs. The window must be non-empty and lie inside out_width() x out_height().
+  void run(const Image& in, Image& out, std::vector<std::uint8_t>& scratch,
+           const Window& window) const;
+
   int in_width() const { return in_width_; }
   int in_height() const { return in_height_; }
   int out_width() const { return out_width_; }
@@ -94,8 +107,6 @@ class PilBilinearResize {
   int out_height_;
   Axis horizontal_;
   Axis vertical_;
-  int first_row_ = 0;  // the input rows the vertical pass reads: [first_row_, last_row_)
-  int last_row_ = 0;
 };
 
 // One-off PIL bilinear resize (plans, then runs). Same size returns a copy, as PIL does.
