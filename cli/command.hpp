@@ -35,6 +35,7 @@ std::unique_ptr<Command> make_export_command(CLI::App& root, const CliContext& c
 std::unique_ptr<Command> make_check_command(CLI::App& root, const CliContext& ctx);
 std::unique_ptr<Command> make_preprocess_command(CLI::App& root, const CliContext& ctx);
 std::unique_ptr<Command> make_infer_command(CLI::App& root, const CliContext& ctx);
+std::unique_ptr<Command> make_inspect_command(CLI::App& root, const CliContext& ctx);
 
 // Logging to stderr; results go to stdout.
 void log_info(const std::string& line);

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_check_command(app, ctx));
   commands.push_back(make_preprocess_command(app, ctx));
   commands.push_back(make_infer_command(app, ctx));
+  commands.push_back(make_inspect_command(app, ctx));
 
   try {
     app.parse(argc, argv);
