@@ -1,0 +1,35 @@
+#include <gtest/gtest.h>
+
+#include "hdeploy/runtime/hailo_backend.hpp"
+
+namespace hdeploy {
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(HailoStatus, ActionableLines) {
+  const std::string driver = describe_hailo_status(64, "opening the device", "/m/resnet18.hef");
+  EXPECT_TRUE(contains(driver, "resnet18.hef")) << driver;
+  EXPECT_TRUE(contains(driver, "HAILO_DRIVER_NOT_INSTALLED (64)")) << driver;
+  EXPECT_TRUE(contains(driver, "driver is not installed")) << driver;
+
+  const std::string busy = describe_hailo_status(74, "opening the device", "r.hef");
+  EXPECT_TRUE(contains(busy, "another process holds it")) << busy;
+  EXPECT_TRUE(contains(describe_hailo_status(73, "x", "r.hef"), "HAILO_DEVICE_IN_USE (73)"));
+
+  const std::string arch =
+      describe_hailo_status(26, "configuring the device", "r.hef", "HAILO8", "HAILO8L");
+  EXPECT_TRUE(contains(arch, "compiled for HAILO8 and cannot run on HAILO8L")) << arch;
+  EXPECT_TRUE(contains(arch, "--hw-arch hailo8l")) << arch;
+
+  const std::string version = describe_hailo_status(76, "opening the device", "r.hef");
+  EXPECT_TRUE(contains(version, "HAILO_INVALID_DRIVER_VERSION (76)")) << version;
+  EXPECT_TRUE(contains(version, "same version")) << version;
+
+  EXPECT_TRUE(contains(describe_hailo_status(999, "run_async", "r.hef"), "(999)"));
+}
+
+}  // namespace
+}  // namespace hdeploy
