@@ -457,14 +457,13 @@ class InferCommand : public Command {
         engine->release(*frame);
         return unexpected(as_failure(ran.error()));
       }
-      auto top = classify_output(frame->output(), out, static_cast<std::size_t>(top_k_), labels);
       auto logits = dequantize_output(frame->output(), out);
       engine->release(*frame);
-      if (!top) return unexpected(top.error());
       if (!logits) return unexpected(logits.error());
+      const auto top = top_k(*logits, static_cast<std::size_t>(top_k_), labels);
       const double infer_ms = ms_since(t1);
       json result = {{"image", image.string()},
-                     {"top_k", classes_json(*top)},
+                     {"top_k", classes_json(top)},
                      {"preprocess_ms", preprocess_ms},
                      {"device_ms", device_ms},
                      {"inference_ms", infer_ms}};
@@ -478,7 +477,7 @@ class InferCommand : public Command {
         }
         const auto cpu_top = top_k(cpu_logits, 1);
         const bool agrees =
-            !top->empty() && !cpu_top.empty() && top->front().index == cpu_top.front().index;
+            !top.empty() && !cpu_top.empty() && top.front().index == cpu_top.front().index;
         result["quantization_error_max_abs"] = max_abs;
         result["top1_agrees_with_cpu"] = agrees;
         result["cpu_top1"] = cpu_top.empty() ? -1 : cpu_top.front().index;
@@ -486,7 +485,7 @@ class InferCommand : public Command {
       }
       results.push_back(std::move(result));
       if (!json_) {
-        print_device_text(image, *top, preprocess_ms, device_ms, infer_ms);
+        print_device_text(image, top, preprocess_ms, device_ms, infer_ms);
         if (qerr) {
           fmt::print("  quantization error vs cpu: max |logit difference| {:.4g}, top-1 {}\n",
                      qerr->first, qerr->second ? "agrees" : "DIFFERS");
