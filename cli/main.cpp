@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "hdeploy: take an image classifier from PyTorch to a measured deployment on a Raspberry "
-      "Pi 5 with a Hailo-8L.\nStages: export → check → (calib → compile) → infer."};
+      "Pi 5 with a Hailo-8L.\nStages: export → check → (calib → compile) → infer → bench → "
+      "report."};
   app.set_version_flag("--version", "hdeploy " HDEPLOY_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
   commands.push_back(make_preprocess_command(app, ctx));
   commands.push_back(make_infer_command(app, ctx));
   commands.push_back(make_inspect_command(app, ctx));
+  commands.push_back(make_bench_command(app, ctx));
+  commands.push_back(make_report_command(app, ctx));
 
   try {
     app.parse(argc, argv);

@@ -99,7 +99,8 @@ Status Engine::submit(EngineFrame& frame) {
     ++in_flight_;
   }
   // Outside the lock: a backend may take its own locks in submit, and its completion thread
-  // takes ours.
+  // takes ours. The time is taken before the call: a completion may run before it returns.
+  frame.submitted_at_ = std::chrono::steady_clock::now();
   Status status = backend_.submit(
       frame.buffers_, [this, f = &frame](Status result) { on_complete(f, std::move(result)); });
   if (!status) {
@@ -116,7 +117,9 @@ Status Engine::submit(EngineFrame& frame) {
 void Engine::on_complete(EngineFrame* frame, Status status) {
   // Posts only. Notifies under the lock: once a waiter sees the change it may destroy the
   // engine, so this must be done touching it when the lock is released.
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
+  frame->completed_at_ = now;
   frame->status_ = std::move(status);
   frame->state_ = EngineFrame::State::kCompleted;
   --in_flight_;

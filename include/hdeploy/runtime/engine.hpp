@@ -12,6 +12,7 @@
 //   use(done->status(), done->output());
 //   engine->release(*done);
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +52,11 @@ class EngineFrame {
   std::uint64_t sequence() const { return sequence_; }
   // The backend's verdict on this frame; meaningful once completed.
   const Status& status() const { return status_; }
+  // Steady-clock times: when the frame was handed to the backend's submit (after any wait
+  // for the in-flight window) and when its completion ran (on the backend's thread, before anyone
+  // waiting was woken). Meaningful once completed; bench's device time is their difference.
+  std::chrono::steady_clock::time_point submitted_at() const { return submitted_at_; }
+  std::chrono::steady_clock::time_point completed_at() const { return completed_at_; }
   // Free for the caller (e.g. which image this is); the engine never reads it.
   std::uint64_t tag = 0;
 
@@ -62,6 +68,8 @@ class EngineFrame {
   std::vector<AlignedBuffer> outputs_;
   FrameBuffers buffers_;  // spans over the buffers above, built once
   std::uint64_t sequence_ = 0;
+  std::chrono::steady_clock::time_point submitted_at_{};
+  std::chrono::steady_clock::time_point completed_at_{};
   Status status_;
   State state_ = State::kFree;
   bool sync_ = false;  // submitted by run(): not handed out by next_completed()
