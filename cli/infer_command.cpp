@@ -30,6 +30,7 @@
 #include "hdeploy/runtime/engine.hpp"
 #include "hdeploy/runtime/hailo_backend.hpp"
 #include "hdeploy/runtime/sim_backend.hpp"
+#include "model_setup.hpp"
 
 namespace hdeploy::cli {
 namespace {
@@ -40,8 +41,6 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
-
-constexpr const char* kDefaultDevice = "hailo8l";
 
 // A classification as JSON.
 json classes_json(const std::vector<ClassScore>& top) {
@@ -72,12 +71,6 @@ CLI::Validator positive_number() {
         return {};
       },
       "> 0", "POSITIVE");
-}
-
-// Errors from lower layers that are not the user's command line: exit 1, not 2.
-Error as_failure(const Error& e) {
-  if (e.code != ErrorCode::kInvalidArgument) return e;
-  return Error{ErrorCode::kFailed, e.message};
 }
 
 class InferCommand : public Command {
@@ -246,55 +239,20 @@ class InferCommand : public Command {
   Status run_sim(bool is_hef) {
     SimDeviceSpec sim;
     std::string contract_from;
-    std::string timing_from = "hdeploy's defaults (ResNet18 on a Pi 5 + Hailo-8L)";
+    std::string timing_from = kSimDefaultTiming;
     std::optional<ModelSpec> spec;
     if (is_hef) {
-      HDEPLOY_ASSIGN_OR_RETURN(const std::string device,
-                               hef::normalize_device(device_.empty() ? kDefaultDevice : device_));
-      const hef::HefReport report = hef::HefReader::inspect_file(model_path_);
-      if (report.error || !report.info) {
-        const std::string why = report.error ? report.error->message : "no metadata";
-        // A file that is not a usable HEF is a failure (exit 1), not a usage error.
-        if (why.find(model_path_.string()) != std::string::npos) {
-          return fail(ErrorCode::kInvalidFormat, "cannot read the HEF: {}", why);
-        }
-        return fail(ErrorCode::kInvalidFormat, "{}: cannot read the HEF: {}", model_path_.string(),
-                    why);
-      }
-      // Only the arch matters to the sim; a recent runtime so version notes do not interfere.
-      const hef::CompatibilityVerdict verdict =
-          hef::check_compatibility(report, hef::RuntimeVersion{4, 23, 0}, device);
-      if (!verdict.ok) {
-        std::string reasons;
-        for (const auto& r : verdict.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
-        return fail(ErrorCode::kUnsupported, "{}: {} (or pass --device for another target)",
-                    model_path_.string(), reasons);
-      }
+      HDEPLOY_ASSIGN_OR_RETURN(const hef::HefInfo info, read_hef_for_device(model_path_, device_));
       if (onnx_path_.empty()) return refuse_timing_only();
       HDEPLOY_ASSIGN_OR_RETURN(ModelSpec s, find_spec());
       spec = std::move(s);
-      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_hef(*report.info, *spec, timing_from));
+      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_hef(info, *spec, model_path_, timing_from));
       contract_from = model_path_.filename().string();
     } else {
       if (onnx_path_.empty()) return refuse_timing_only();
       HDEPLOY_ASSIGN_OR_RETURN(ModelSpec s, find_spec());
       spec = std::move(s);
-      const fs::path reference = model_path_.parent_path() / "reference" / "output.npy";
-      auto array = read_npy(reference);
-      if (!array || array->dtype != DType::kFloat32 || array->element_count() == 0) {
-        return fail(ErrorCode::kFailed,
-                    "{}: the sim derives its output qp from {}, which {}; re-run export, or "
-                    "pass a .hef",
-                    model_path_.string(), reference.string(),
-                    array ? "holds no float32 values" : "cannot be read");
-      }
-      const auto values = array->as_float();
-      const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
-      auto made = sim_spec_from_model(*spec, *lo, *hi);
-      if (!made) return unexpected(as_failure(made.error()));
-      sim = std::move(*made);
-      contract_from = fmt::format("model spec {} (output qp from the range [{:.4g}, {:.4g}] of {})",
-                                  spec->name, *lo, *hi, reference.string());
+      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_export(model_path_, *spec, contract_from));
     }
     if (sim_fps_) sim.fps = *sim_fps_;
     if (sim_latency_ms_) sim.latency_ms = *sim_latency_ms_;
@@ -322,67 +280,6 @@ class InferCommand : public Command {
                 "{}: the sim backend has no ONNX model to compute outputs (timing only); pass "
                 "--onnx MODEL.onnx",
                 model_path_.string());
-  }
-
-  // A SimDeviceSpec from the first network group's first input and output.
-  Result<SimDeviceSpec> sim_spec_from_hef(const hef::HefInfo& info, const ModelSpec& spec,
-                                          std::string& timing_from) const {
-    if (info.network_groups.empty() || info.network_groups[0].inputs.empty() ||
-        info.network_groups[0].outputs.empty()) {
-      return fail(ErrorCode::kUnsupported, "{}: has no network group with an input and an output",
-                  model_path_.string());
-    }
-    const hef::NetworkGroupInfo& group = info.network_groups[0];
-    const hef::VStreamInfo& in = group.inputs[0];
-    const hef::VStreamInfo& out = group.outputs[0];
-    if (in.type != "UINT8" || in.order != "NHWC" || in.features != 3) {
-      return fail(ErrorCode::kUnsupported,
-                  "{}: input {} is {} {} with {} channels; the sim emulates a uint8 NHWC RGB input",
-                  model_path_.string(), in.name, in.type, in.order, in.features);
-    }
-    if (out.type != "UINT8" || out.order != "NC" || out.nms) {
-      return fail(ErrorCode::kUnsupported,
-                  "{}: output {} is {} {}; infer classifies with a uint8 NC output",
-                  model_path_.string(), out.name, out.type, out.order);
-    }
-    auto qp = [](const hef::VStreamInfo& v) {
-      Quantization q;
-      if (v.qp_scale > 0.0F) {
-        q.scale = v.qp_scale;
-        q.zero_point = v.qp_zp;
-      }
-      return q;
-    };
-    SimDeviceSpec sim;
-    sim.input.name = in.name;
-    sim.input.dtype = DType::kUint8;
-    sim.input.layout = Layout::kNHWC;
-    sim.input.shape = {1, in.height, in.width, in.features};
-    sim.input.quantization = qp(in);
-    sim.output.name = out.name;
-    sim.output.dtype = DType::kUint8;
-    sim.output.layout = Layout::kNC;
-    sim.output.shape = {1, static_cast<std::int64_t>(out.height) * out.width * out.features};
-    sim.output.quantization = qp(out);
-    sim.mean = spec.preprocess.mean;
-    sim.std = spec.preprocess.std;
-    sim.source = model_path_.filename().string();
-    std::vector<std::string> from;
-    if (group.bottleneck_fps > 0.0) {
-      sim.fps = group.bottleneck_fps;
-      from.emplace_back("FPS: the HEF's bottleneck estimate");
-    }
-    if (group.latency > 0.0) {
-      // Stored in seconds (0.0046 for a MobileNetV2 on Hailo-8, beside 2445 FPS).
-      sim.latency_ms = group.latency * 1000.0;
-      from.emplace_back("latency: the HEF's estimate");
-    }
-    if (!from.empty()) {
-      std::string joined;
-      for (const auto& f : from) joined += (joined.empty() ? "" : ", ") + f;
-      timing_from = from.size() == 2 ? joined : joined + " (the rest: defaults)";
-    }
-    return sim;
   }
 
   // sim or hailo through the Engine (page-aligned buffers): uint8 NHWC in, quantized out.
@@ -564,32 +461,7 @@ class InferCommand : public Command {
 
   // --model, else the spec named in export.json beside the model (or the ONNX).
   Result<ModelSpec> find_spec() const {
-    std::string name = spec_name_;
-    for (const fs::path& dir : model_dirs()) {
-      if (!name.empty()) break;
-      const fs::path record = dir / "export.json";
-      std::error_code ec;
-      if (fs::is_regular_file(record, ec)) {
-        HDEPLOY_ASSIGN_OR_RETURN(std::string text, read_text_file(record));
-        const json j = json::parse(text, nullptr, false);
-        if (j.is_object()) {
-          if (j.contains("spec_path") && j["spec_path"].is_string() &&
-              fs::is_regular_file(j["spec_path"].get<std::string>(), ec)) {
-            name = j["spec_path"].get<std::string>();
-          } else if (j.contains("model") && j["model"].is_string()) {
-            name = j["model"].get<std::string>();
-          }
-        }
-      }
-    }
-    if (name.empty()) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "{}: no export.json beside it names its model spec; pass --model SPEC "
-                  "(e.g. --model resnet18)",
-                  model_path_.string());
-    }
-    HDEPLOY_ASSIGN_OR_RETURN(fs::path path, resolve_model_spec(name, ctx_.models_dir()));
-    return load_model_spec(path);
+    return find_model_spec(spec_name_, model_dirs(), model_path_, ctx_.models_dir());
   }
 
   Status find_labels(const ModelSpec& spec, std::vector<std::string>& labels) {
