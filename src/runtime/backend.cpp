@@ -7,6 +7,10 @@
 
 namespace hdeploy {
 
+Result<double> Backend::chip_temperature_c() {
+  return fail(ErrorCode::kUnsupported, "backend {} has no chip sensor", name());
+}
+
 Status Backend::infer(const FrameBuffers& frame) {
   // Shared with the completion: the backend may destroy its copy of the callback after we
   // have returned, so the state must not live on this stack frame.

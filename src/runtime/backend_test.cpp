@@ -113,5 +113,13 @@ TEST(BackendInfer, ReturnsTheSubmitErrorWithoutWaiting) {
   EXPECT_EQ(status.error().message, "too many");
 }
 
+TEST(BackendChipTemperature, IsUnsupportedUnlessTheBackendHasASensor) {
+  FakeBackend fake{Status{}};
+  auto temperature = fake.chip_temperature_c();
+  ASSERT_FALSE(temperature);
+  EXPECT_EQ(temperature.error().code, ErrorCode::kUnsupported);
+  EXPECT_EQ(temperature.error().message, "backend fake has no chip sensor");
+}
+
 }  // namespace
 }  // namespace hdeploy

@@ -122,6 +122,22 @@ TEST(Engine, SyncRunIsSubmitPlusWait) {
   EXPECT_EQ(engine->next_completed().error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST(Engine, FramesCarryTheirSubmitAndCompletionTimes) {
+  auto sim = make_sim(1000, 5, 4);  // 5 ms from submit to completion when idle
+  auto engine = Engine::create(*sim).value();
+  auto frame = engine->acquire();
+  ASSERT_TRUE(frame);
+  const auto before = std::chrono::steady_clock::now();
+  ASSERT_TRUE(engine->submit(**frame));
+  auto done = engine->next_completed();
+  ASSERT_TRUE(done);
+  const auto after = std::chrono::steady_clock::now();
+  EXPECT_GE((*done)->submitted_at(), before);
+  EXPECT_LE((*done)->completed_at(), after);
+  EXPECT_GE((*done)->completed_at() - (*done)->submitted_at(), std::chrono::milliseconds(5));
+  engine->release(**done);
+}
+
 TEST(Engine, AcquireWithEveryFrameHeldFailsInsteadOfHanging) {
   auto sim = make_sim(1000, 0.5, 2);
   auto engine = Engine::create(*sim, EngineOptions{2, 2}).value();

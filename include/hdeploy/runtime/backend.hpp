@@ -45,6 +45,11 @@ class Backend {
 
   // submit + wait: the synchronous call is never a separate code path.
   Status infer(const FrameBuffers& frame);
+
+  // The accelerator's own temperature in degrees C (hailo: the hotter of the chip's two
+  // sensors). Callable from any thread while frames run. Errors: kUnsupported ("backend cpu
+  // has no chip sensor") by default, the device's error otherwise.
+  virtual Result<double> chip_temperature_c();
 };
 
 // Checks a frame's buffer count and sizes against the specs; shared by backends.

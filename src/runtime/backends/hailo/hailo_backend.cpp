@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -137,6 +138,25 @@ class HailoBackend final : public Backend {
 
   std::string name() const override { return kName; }
   std::string description() const override { return description_; }
+
+  Result<double> chip_temperature_c() override {
+    auto devices = vdevice_->get_physical_devices();
+    if (!devices) {
+      return hailo_error(devices.status(), "listing the physical devices", hef_);
+    }
+    if (devices->empty())
+      return fail(ErrorCode::kFailed, "the virtual device has no physical device");
+    double hottest = -273.15;
+    for (hailort::Device& device : *devices) {
+      auto info = device.get_chip_temperature();
+      if (!info) {
+        return hailo_error(info.status(), "reading the chip temperature", hef_);
+      }
+      hottest = std::max({hottest, static_cast<double>(info->ts0_temperature),
+                          static_cast<double>(info->ts1_temperature)});
+    }
+    return hottest;
+  }
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
   std::size_t max_in_flight() const override { return queue_size_; }
