@@ -29,7 +29,7 @@ struct SystemSample {
   std::vector<double> core_util_percent;             // /proc/stat, per core, last interval
   std::optional<std::vector<double>> core_freq_mhz;  // cpufreq scaling_cur_freq per core
   std::map<std::string, double> temperatures_c;      // thermal zone type -> degrees C
-  std::optional<std::uint32_t> throttled;            // vcgencmd get_throttled bits
+  std::optional<std::uint32_t> throttled;            // vcgencmd get_throttled, last reading
   std::optional<double> chip_temp_c;                 // SystemSamplerOptions::chip_temperature
   std::uint64_t rss_bytes = 0;                       // VmRSS
 };
@@ -44,8 +44,10 @@ struct ThreadCpu {
 
 struct SystemEvent {
   double t_s = 0.0;
-  std::string kind;    // "throttled", "clock_drop", "temperature"
-  std::string detail;  // "under-voltage, ARM frequency capped (0x50005)"; "cpu2 2400 -> 1500 MHz"
+  std::string kind;  // "throttled", "clock_drop", "temperature"
+  // "under-voltage now, throttled now, under-voltage has occurred, throttled has occurred
+  // (0x50005)"; "cpu2 2400 → 1500 MHz"
+  std::string detail;
 };
 
 struct SystemReport {
@@ -57,7 +59,8 @@ struct SystemReport {
   double cpu_percent_of_one_core = 0.0;   // (user + sys) / wall * 100
   double cpu_percent_of_all_cores = 0.0;  // the above / cores
   std::uint64_t peak_rss_bytes = 0;       // VmHWM
-  std::vector<ThreadCpu> threads;         // threads alive at stop(), by tid
+  // Threads alive at stop() (the sampler's own included), by tid; CPU counted from start().
+  std::vector<ThreadCpu> threads;
   std::vector<SystemSample> samples;
   std::vector<SystemEvent> events;
   bool throttled_during_run = false;  // any throttling bit or clock drop while sampling
@@ -79,17 +82,26 @@ struct SystemSamplerOptions {
   // flags are "not measured: vcgencmd not found (not a Raspberry Pi?)". It is run at most
   // once a second (it forks), and not at all when the first call fails.
   std::string vcgencmd;
-  // The backend's chip temperature (hailo: Device::get_chip_temperature); empty: none, and
-  // chip_temperature_why says why ("backend sim has no chip sensor").
+  // The backend's chip temperature (hailo: Device::get_chip_temperature), called on the
+  // sampler thread once per sample; empty: none, and chip_temperature_why says why ("backend
+  // sim has no chip sensor"). Exceptions it throws count as no value.
   std::function<std::optional<double>()> chip_temperature;
   std::string chip_temperature_why = "not measured: the backend has no chip sensor";
-  // A clock this far below a core's highest clock seen so far is a "clock_drop" event.
+  // A clock this far below a core's highest clock seen so far is a "clock_drop" event, when
+  // that core was busy (>= 50%) over the interval: governors such as ondemand lower the clock
+  // of an idle core by design, which is not throttling.
   double clock_drop_fraction = 0.10;
+  // Called on the sampler thread after each sample (live display, tests); keep it short, it
+  // delays the next sample. Exceptions it throws are caught and ignored.
+  std::function<void(const SystemSample&)> on_sample;
 };
 
 // Starts the sampling thread (named "hd-sampler"); stop() joins it and returns the report.
-// The thread only reads small files and sleeps; one sample costs well under 1 ms. Errors:
-// kFailed when /proc/self/stat cannot be read (nothing else is required).
+// The thread only reads small files and sleeps; one sample costs well under 1 ms (plus a
+// vcgencmd run at most once a second). The first sample is taken one interval after start().
+// start() and stop() may be called from any thread, stop() from one at a time. Errors:
+// kFailed when /proc/self/stat cannot be read or the thread cannot be started (nothing else
+// is required).
 class SystemSampler {
  public:
   static Result<std::unique_ptr<SystemSampler>> start(const SystemSamplerOptions& options = {});
@@ -97,7 +109,8 @@ class SystemSampler {
   SystemSampler(const SystemSampler&) = delete;
   SystemSampler& operator=(const SystemSampler&) = delete;
 
-  // Stops sampling (takes one last sample) and returns everything. Idempotent.
+  // Stops sampling (takes one last sample, then reads per-thread CPU and peak RSS) and returns
+  // everything; later calls return the same report.
   SystemReport stop();
 
  private:
@@ -108,7 +121,8 @@ class SystemSampler {
 
 // Parses `vcgencmd get_throttled` output ("throttled=0x50005") into its bits; nullopt when
 // the text is not that. describe_throttled names the bits that are set ("under-voltage now,
-// ARM frequency capped now, throttled now, ... has occurred"), or "none".
+// ARM frequency capped now, throttled now, ... has occurred", then "unknown bits 0x..." for
+// any others), or "none".
 std::optional<std::uint32_t> parse_throttled(const std::string& text);
 std::string describe_throttled(std::uint32_t bits);
 
