@@ -64,6 +64,16 @@ using PostProcess = std::function<Status(const EngineFrame&)>;
 // discarded (what a real application does per frame).
 PostProcess make_classification_postprocess(const TensorSpec& output, std::size_t k = 5);
 
+// What run_scenario reports to RunOptions::on_progress.
+struct Progress {
+  double elapsed_s = 0.0;
+  bool warming_up = false;
+  std::uint64_t frames = 0;  // measured frames completed
+  double fps = 0.0;          // measured frames / measured time
+  double p50_ms = 0.0;       // end-to-end so far (0 with no frames)
+  double p99_ms = 0.0;
+};
+
 struct RunOptions {
   Scenario scenario = Scenario::kThroughput;
   // Measured part: runs until both are met (and stop is not set).
@@ -73,33 +83,27 @@ struct RunOptions {
   std::chrono::nanoseconds warmup = std::chrono::seconds(2);
   std::uint64_t warmup_frames = 0;
   // Frames in the backend at once (throughput, stream, poisson); 0: the engine's limit.
-  // latency always uses 1.
+  // latency always uses 1. Create the Engine with this in_flight (and required_pool_frames);
+  // when the engine's window is wider, the runner keeps its own narrower one.
   std::size_t in_flight = 0;
   // Preprocessing workers for a measured source; 0: one per core. Fixed sources use one.
   std::size_t preprocess_threads = 0;
-  // stream: camera frames per second; a frame arriving while `stream_queue` frames already
-  // wait for preprocessing is dropped; deadline per frame (0: one frame period).
+  // stream: camera frames per second on a fixed timetable; a frame arriving while
+  // `stream_queue` (>= 1) frames already wait for a worker is dropped; deadline per frame
+  // (0: one frame period). At the end (not on stop) the frames still waiting are run.
   double stream_fps = 30.0;
   std::size_t stream_queue = 2;
   double deadline_ms = 0.0;
-  // poisson: mean arrivals per second, exponential gaps from `seed` (std::mt19937_64).
+  // poisson: mean arrivals per second, exponential gaps from `seed` (std::mt19937_64), an
+  // unbounded queue whose backlog is run at the end (not on stop).
   double poisson_qps = 100.0;
   std::uint64_t seed = 0;
   // Polled; when it becomes true the run stops at once (no new frames), drains what is in
   // flight, and RunResult::interrupted is set. May be null.
   const std::atomic<bool>* stop = nullptr;
   // Called about every progress_interval on the calling thread of run_scenario.
-  std::function<void(const struct Progress&)> on_progress;
+  std::function<void(const Progress&)> on_progress;
   std::chrono::milliseconds progress_interval{1000};
-};
-
-struct Progress {
-  double elapsed_s = 0.0;
-  bool warming_up = false;
-  std::uint64_t frames = 0;  // measured frames completed
-  double fps = 0.0;          // measured frames / measured time
-  double p50_ms = 0.0;       // end-to-end so far (0 with no frames)
-  double p99_ms = 0.0;
 };
 
 // Per-frame timestamps, nanoseconds since RunResult::origin; -1 when never reached.
@@ -112,7 +116,8 @@ struct FrameTrace {
   std::uint8_t flags = 0;
   std::uint32_t source_index = 0;  // which input (FrameSource index % count)
   std::uint32_t queue_depth = 0;   // frames waiting + in flight when this one was scheduled
-  std::int64_t scheduled_ns = -1;  // arrival (stream/poisson) or when the host started on it
+  // Arrival (stream/poisson: its place on the timetable) or when a worker started on it.
+  std::int64_t scheduled_ns = -1;
   std::int64_t preprocess_start_ns = -1;
   std::int64_t preprocess_end_ns = -1;
   std::int64_t submit_ns = -1;    // EngineFrame::submitted_at
@@ -135,15 +140,21 @@ struct RunResult {
   std::vector<std::string> errors;  // first distinct error messages (at most 10)
 };
 
-// Runs a scenario. The engine must be idle (nothing acquired or in flight) and its pool at
-// least in_flight + preprocess_threads + 2 frames (see required_pool_frames). Threads are
-// named "hd-preproc-<i>", "hd-complete", "hd-arrivals". Errors: kInvalidArgument (bad
-// options: fps/qps not positive, pool too small), kFailed when every frame fails (the first
-// error), never for an interrupt (that is RunResult::interrupted).
+// Runs a scenario on the calling thread's behalf (it watches the clock, the stop flag and
+// reports progress) and returns once every frame it started has completed and been
+// post-processed, leaving the engine idle. The engine must be idle (nothing acquired or in
+// flight) and its pool at least in_flight + preprocess_threads + 2 frames (see
+// required_pool_frames). Threads are named "hd-preproc-<i>", "hd-complete", "hd-arrivals".
+// Errors: kInvalidArgument (bad options: fps/qps not positive, stream_queue 0, pool too small,
+// an engine with frames in flight), kFailed when every frame fails (the first error; a run
+// whose first 100 frames all fail stops there), the engine's error when it cannot hand out
+// buffers; never for an interrupt (that is RunResult::interrupted).
 Result<RunResult> run_scenario(Engine& engine, const FrameSource& source,
                                const PostProcess& postprocess, const RunOptions& options);
 
-// The pool an Engine needs for run_scenario with these options and this backend limit.
+// The pool an Engine needs for run_scenario with these options and this backend limit:
+// in flight + preprocessing workers (those of a measured source: an upper bound for a fixed
+// one) + 2. An Engine's pool must also hold its own in_flight.
 std::size_t required_pool_frames(const RunOptions& options, std::size_t backend_max_in_flight);
 
 // The minimum frame count that supports every percentile in `required` (the largest
