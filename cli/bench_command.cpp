@@ -1,15 +1,761 @@
-// placeholder: being written
+// hdeploy bench MODEL: load scenarios (latency, throughput, stream, poisson) on the cpu, sim or
+// hailo backend, with per-stage timing, statistics with confidence intervals, a verdict on
+// where the time goes, and what the machine did meanwhile (bench module). Writes the run
+// record (docs/run-record.md) to DIR/run.json and prints a summary; `hdeploy report` turns
+// records into report.md/report.html and compares runs.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <opencv2/core/version.hpp>
+#include <optional>
+#include <sstream>
+#include <utility>
+
 #include "command.hpp"
+#include "hdeploy/bench/runner.hpp"
+#include "hdeploy/bench/statistics.hpp"
+#include "hdeploy/bench/system_sampler.hpp"
+#include "hdeploy/core/file.hpp"
+#include "hdeploy/core/model_spec.hpp"
+#include "hdeploy/core/process.hpp"
+#include "hdeploy/core/sha256.hpp"
+#include "hdeploy/preprocess/preprocessor.hpp"
+#include "hdeploy/runtime/cpu_backend.hpp"
+#include "hdeploy/runtime/engine.hpp"
+#include "hdeploy/runtime/hailo_backend.hpp"
+#include "hdeploy/runtime/sim_backend.hpp"
+#include "hdeploy_git_commit.hpp"
+#include "model_setup.hpp"
+#ifdef HDEPLOY_HAVE_HAILORT
+#include <hailo/hailort.h>
+#endif
+
+#ifndef HDEPLOY_VERSION
+#define HDEPLOY_VERSION "0.0.0"
+#endif
+#ifndef HDEPLOY_BUILD_TYPE
+#define HDEPLOY_BUILD_TYPE "unknown"
+#endif
 
 namespace hdeploy::cli {
 namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// "15s", "500ms", "2m", "1.5" (seconds) -> nanoseconds; nullopt when not a duration >= 0.
+std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0.0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  const std::string unit = text.substr(used);
+  double seconds = 0.0;
+  if (unit.empty() || unit == "s") {
+    seconds = value;
+  } else if (unit == "ms") {
+    seconds = value / 1000.0;
+  } else if (unit == "m" || unit == "min") {
+    seconds = value * 60.0;
+  } else {
+    return std::nullopt;
+  }
+  if (!std::isfinite(seconds) || seconds < 0.0 || seconds > 86400.0 * 7) return std::nullopt;
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(seconds * 1e9)));
+}
+
+CLI::Validator duration_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (!parse_duration(text)) {
+          return fmt::format("must be a duration such as 15s, 500ms or 2m, not '{}'", text);
+        }
+        return {};
+      },
+      "DURATION", "DURATION");
+}
+
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::size_t used = 0;
+        double value = 0.0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != text.size() || !std::isfinite(value) || !(value > 0.0)) {
+          return fmt::format("must be a number > 0, not '{}'", text);
+        }
+        return {};
+      },
+      "> 0", "POSITIVE");
+}
+
+// "50,90,99.9" -> {50, 90, 99.9}; each in (0, 100).
+std::optional<std::vector<double>> parse_percentiles(const std::string& text) {
+  std::vector<double> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    double value = 0.0;
+    try {
+      value = std::stod(item, &used);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    if (used != item.size() || !(value > 0.0 && value < 100.0)) return std::nullopt;
+    values.push_back(value);
+  }
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
+}
+
+std::string utc_stamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
+  return text;
+}
+
+// A printed number with its unit, or the record's reason it is missing.
+std::string ms_or_why(const json& summary, const std::string& key) {
+  if (!summary.is_object()) return "not measured";
+  const json& percentiles = summary.value("percentiles", json::object());
+  if (!percentiles.contains(key)) return "not reported";
+  const json& p = percentiles[key];
+  if (!p.value("supported", false) || !p["value"].is_number()) {
+    return p.value("why", std::string("not measured"));
+  }
+  return fmt::format("{:.3f} ms  [{:.3f}, {:.3f}]", p["value"].get<double>(),
+                     p["ci_low"].get<double>(), p["ci_high"].get<double>());
+}
+
 class BenchCommand : public Command {
  public:
-  explicit BenchCommand(CLI::App& root) { app_ = root.add_subcommand("bench", "(being written)"); }
-  Status run() override { return fail(ErrorCode::kUnsupported, "bench: not built yet"); }
+  BenchCommand(CLI::App& root, const CliContext& ctx) : ctx_(ctx) {
+    app_ = root.add_subcommand(
+        "bench",
+        "Benchmark a model: load scenarios, per-stage timing, statistics with confidence "
+        "intervals, CPU/clock/temperature sampling; writes DIR/run.json for `hdeploy report`");
+    app_->add_option("model", model_path_, "ONNX model (.onnx) or Hailo compiled model (.hef)")
+        ->required();
+    app_->add_option("--backend", backend_name_,
+                     "auto: hailo when this build has HailoRT and a device answers, else cpu for "
+                     "an .onnx, sim for a .hef; cpu: OpenCV DNN; sim: emulated Hailo device; "
+                     "hailo: HailoRT")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "cpu", "sim", "hailo"}));
+    app_->add_option("--scenario", scenario_name_,
+                     "latency: one frame at a time; throughput: the in-flight window kept full; "
+                     "stream: a fixed-rate camera (--fps) with drops and deadlines; poisson: "
+                     "Poisson arrivals at --qps (MLPerf LoadGen's Server)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"latency", "throughput", "stream", "poisson"}));
+    app_->add_option("--duration", duration_text_,
+                     "measured time (s, ms or m); the run lasts until this and --min-frames are "
+                     "both met")
+        ->capture_default_str()
+        ->check(duration_validator());
+    app_->add_option("--min-frames", min_frames_,
+                     "minimum measured frames; raised so every reported percentile is supported "
+                     "(64 for p90, 662 for p99, as MLPerf LoadGen)")
+        ->capture_default_str();
+    app_->add_option("--warmup", warmup_text_, "warm-up time before measuring (s, ms or m)")
+        ->capture_default_str()
+        ->check(duration_validator());
+    app_->add_option("--warmup-frames", warmup_frames_,
+                     "warm up by frame count instead of time (0: use --warmup)")
+        ->capture_default_str();
+    app_->add_option("--in-flight", in_flight_,
+                     "frames in the backend at once (throughput, stream, poisson); 0: as many as "
+                     "the backend allows")
+        ->capture_default_str();
+    auto* images = app_->add_option(
+        "--images", images_dir_,
+        "folder of JPEG/PNG images, decoded and preprocessed per frame (a measured stage)");
+    auto* random = app_->add_flag(
+        "--random-input", random_input_,
+        "one fixed random tensor, the device path only (the default when --images is not given)");
+    images->excludes(random);
+    random->excludes(images);
+    app_->add_option("--preprocess-threads", preprocess_threads_,
+                     "preprocessing workers for --images (0: one per core)")
+        ->capture_default_str();
+    app_->add_option("--fps", stream_fps_, "stream: camera frames per second")
+        ->capture_default_str()
+        ->check(positive_number());
+    app_->add_option("--deadline-ms", deadline_ms_,
+                     "stream: deadline per frame in ms [default: one frame period]")
+        ->check(positive_number());
+    app_->add_option("--stream-queue", stream_queue_,
+                     "stream: frames that may wait before the camera drops one")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app_->add_option("--qps", qps_, "poisson: mean arrivals per second (required for poisson)")
+        ->check(positive_number());
+    app_->add_option("--latency-bound", latency_bound_text_,
+                     "poisson: the p99 end-to-end latency the run must stay under (e.g. 10ms)")
+        ->check(duration_validator());
+    app_->add_option("--seed", seed_, "poisson arrivals and random input")->capture_default_str();
+    app_->add_option("--percentiles", percentiles_text_,
+                     "percentiles to report, comma-separated (add 99.9 for p99.9: 6636 frames)")
+        ->capture_default_str();
+    app_->add_option("--confidence", confidence_, "confidence level of every interval")
+        ->capture_default_str()
+        ->check(CLI::Range(0.5, 0.999));
+    app_->add_option("--out", out_dir_,
+                     "folder for run.json [default: hdeploy-runs/<UTC time>-<model>-<backend>-"
+                     "<scenario>]");
+    app_->add_flag("--force", force_, "overwrite DIR/run.json");
+    app_->add_flag("--json", json_, "print the record (without per-frame data) as JSON");
+    app_->add_option("--sample-interval-ms", sample_interval_ms_,
+                     "system sampling interval (CPU, clocks, temperatures), ms")
+        ->capture_default_str()
+        ->check(CLI::Range(10, 10000));
+    app_->add_option("--model", spec_name_,
+                     "model spec for --images preprocessing: a shipped name or a .toml path "
+                     "[default: the spec in export.json beside the model]");
+    app_->add_option("--onnx", onnx_path_,
+                     "sim: compute real outputs with this ONNX on the CPU (then the CPU limits "
+                     "the sim's speed) [default: timing-only]");
+    app_->add_option("--threads", threads_, "OpenCV threads for the cpu backend (0: all cores)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app_->add_option("--top-k", top_k_, "classes post-processed per frame (softmax + top-k)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000));
+    app_->add_option(
+        "--device", device_,
+        fmt::format("target Hailo device a HEF must run on (sim) [default: {}]", kDefaultDevice));
+    app_->add_option("--sim-fps", sim_fps_,
+                     "sim throughput ceiling [default: the HEF's bottleneck FPS, else 1150]")
+        ->check(positive_number());
+    app_->add_option("--sim-latency-ms", sim_latency_ms_,
+                     "sim latency of one frame [default: the HEF's estimate, else 2.445]")
+        ->check(positive_number());
+    app_->add_option("--sim-queue", sim_queue_, "sim queue depth [default: 4]")
+        ->check(CLI::PositiveNumber);
+  }
+
+  Status run() override {
+    HDEPLOY_TRY(check_readable_file(model_path_));
+    const bool is_hef = model_path_.extension() == ".hef";
+    const bool is_onnx = model_path_.extension() == ".onnx";
+    if (!is_hef && !is_onnx) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "{}: expected an ONNX model (.onnx) or a Hailo compiled model (.hef)",
+                  model_path_.string());
+    }
+    HDEPLOY_ASSIGN_OR_RETURN(options_, run_options());
+    if (!onnx_path_.empty()) HDEPLOY_TRY(check_readable_file(onnx_path_));
+    if (!images_dir_.empty()) {
+      HDEPLOY_ASSIGN_OR_RETURN(image_files_, list_images(images_dir_));
+    }
+
+    HDEPLOY_ASSIGN_OR_RETURN(std::string backend_kind, choose_backend(is_hef));
+    if (out_dir_.empty()) {
+      out_dir_ = fs::path("hdeploy-runs") / fmt::format("{}-{}-{}-{}", utc_stamp(),
+                                                        model_path_.stem().string(), backend_kind,
+                                                        scenario_name_);
+    }
+    const fs::path record_path = out_dir_ / "run.json";
+    HDEPLOY_TRY(
+        check_writable_output(record_path, force_ ? Overwrite::kAllow : Overwrite::kRefuse));
+
+    HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, open_backend(backend_kind, is_hef));
+    HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<bench::FrameSource> source, make_source(*backend));
+    log_info(fmt::format("bench: {} on {}; scenario {}; input: {}", model_path_.string(),
+                         backend->description(), scenario_name_, source->describe()));
+
+    const std::size_t pool = bench::required_pool_frames(options_, backend->max_in_flight());
+    EngineOptions engine_options;
+    engine_options.in_flight = options_.scenario == bench::Scenario::kLatency ? 1 : in_flight_;
+    engine_options.pool_frames = pool;
+    HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
+                             Engine::create(*backend, engine_options));
+    const bench::PostProcess postprocess = bench::make_classification_postprocess(
+        backend->outputs().at(0), static_cast<std::size_t>(top_k_));
+
+    bench::SystemSamplerOptions sampler_options;
+    sampler_options.interval = std::chrono::milliseconds(sample_interval_ms_);
+    if (backend_kind == "hailo") {
+      Backend* device = backend.get();
+      sampler_options.chip_temperature = [device]() -> std::optional<double> {
+        auto t = device->chip_temperature_c();
+        return t ? std::optional<double>(*t) : std::nullopt;
+      };
+    } else {
+      sampler_options.chip_temperature_why =
+          fmt::format("not measured: backend {} has no chip sensor", backend_kind);
+    }
+
+    // Ctrl-C: the runner polls `stop`, set from the progress callback.
+    InterruptGuard interrupts;
+    std::atomic<bool> stop{false};
+    options_.stop = &stop;
+    options_.progress_interval = std::chrono::milliseconds(100);
+    const bool tty = isatty(STDERR_FILENO) != 0;
+    auto last_print = Clock::now();
+    options_.on_progress = [&](const bench::Progress& p) {
+      if (InterruptGuard::interrupted()) stop = true;
+      if (Clock::now() - last_print < std::chrono::seconds(1)) return;
+      last_print = Clock::now();
+      std::string line =
+          p.warming_up
+              ? fmt::format("bench: {:.1f} s  warming up", p.elapsed_s)
+              : fmt::format("bench: {:.1f} s  {} frames  {:.1f} FPS  p50 {:.3f} ms  p99 {:.3f} ms",
+                            p.elapsed_s, p.frames, p.fps, p.p50_ms, p.p99_ms);
+      std::cerr << (tty ? "\r" : "") << line << (tty ? "\033[K" : "\n") << std::flush;
+    };
+
+    sampler_options.origin = Clock::now();
+    HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<bench::SystemSampler> sampler,
+                             bench::SystemSampler::start(sampler_options));
+    auto ran = bench::run_scenario(*engine, *source, postprocess, options_);
+    bench::SystemReport system = sampler->stop();
+    if (tty) std::cerr << '\n';
+    if (!ran) return unexpected(as_failure(ran.error()));
+    const bench::RunResult& run = *ran;
+
+    // Sample times are relative to the sampler's origin; frames to the run's.
+    const double shift_s =
+        std::chrono::duration<double>(run.origin - sampler_options.origin).count();
+    for (auto& sample : system.samples) sample.t_s -= shift_s;
+    for (auto& event : system.events) event.t_s -= shift_s;
+
+    bench::AnalyzeOptions analyze_options;
+    analyze_options.percentiles = percentiles_;
+    analyze_options.confidence = confidence_;
+    analyze_options.latency_bound_ms = latency_bound_ms_;
+    analyze_options.source_measured = source->measured();
+    const json results = bench::analyze(run, options_, analyze_options);
+    const json status = run.interrupted
+                            ? json{{"complete", false}, {"partial_reason", run.stop_reason}}
+                            : json{{"complete", true}};
+    const json context = make_context(*backend, backend_kind);
+    const json config = make_config(run, *source);
+    const json system_json = bench::to_json(system);
+
+    // Written by hand so the context block comes first (json objects sort their keys).
+    auto record_text = [&](bool with_frames) {
+      std::string text = fmt::format(
+          "{{\n\"format\": \"hdeploy.bench.run\",\n\"version\": 1,\n\"context\": {},\n"
+          "\"config\": {},\n\"status\": {},\n\"results\": {},\n\"system\": {}",
+          context.dump(1), config.dump(1), status.dump(1), results.dump(1), system_json.dump(1));
+      if (with_frames) text += ",\n\"frames\": " + bench::frames_to_json(run).dump();
+      text += "\n}\n";
+      return text;
+    };
+    HDEPLOY_TRY(write_text_file_atomic(record_path, record_text(true),
+                                       force_ ? Overwrite::kAllow : Overwrite::kRefuse));
+    if (json_) {
+      std::cout << record_text(false);
+    } else {
+      print_summary(*backend, results, system, record_path);
+    }
+    log_info(fmt::format("record written to {} (hdeploy report {})", record_path.string(),
+                         record_path.string()));
+    if (run.interrupted) {
+      return fail(ErrorCode::kFailed, "{}: partial record written to {}", run.stop_reason,
+                  record_path.string());
+    }
+    return {};
+  }
+
+ private:
+  Result<bench::RunOptions> run_options() {
+    bench::RunOptions o;
+    HDEPLOY_ASSIGN_OR_RETURN(o.scenario, bench::parse_scenario(scenario_name_));
+    o.duration = *parse_duration(duration_text_);
+    o.warmup = *parse_duration(warmup_text_);
+    o.warmup_frames = warmup_frames_;
+    o.in_flight = in_flight_;
+    o.preprocess_threads = preprocess_threads_;
+    o.stream_fps = stream_fps_;
+    o.stream_queue = stream_queue_;
+    o.deadline_ms = deadline_ms_.value_or(0.0);
+    o.seed = seed_;
+    auto percentiles = parse_percentiles(percentiles_text_);
+    if (!percentiles) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "--percentiles: expected numbers between 0 and 100 separated by commas, not "
+                  "'{}'",
+                  percentiles_text_);
+    }
+    percentiles_ = *percentiles;
+    o.min_frames = bench::raised_min_frames(min_frames_, percentiles_);
+    if (o.min_frames > min_frames_) {
+      log_info(fmt::format("bench: --min-frames raised from {} to {} so p{} is supported",
+                           min_frames_, o.min_frames, percentiles_.back()));
+    }
+    const bool stream = o.scenario == bench::Scenario::kStream;
+    const bool poisson = o.scenario == bench::Scenario::kPoisson;
+    if (!stream &&
+        (deadline_ms_ || app_->count("--fps") > 0 || app_->count("--stream-queue") > 0)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "--fps, --deadline-ms and --stream-queue apply to --scenario stream only");
+    }
+    if (poisson && !qps_) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "--scenario poisson needs --qps (mean arrivals per second)");
+    }
+    if (!poisson && (qps_ || !latency_bound_text_.empty())) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "--qps and --latency-bound apply to --scenario poisson only");
+    }
+    if (qps_) o.poisson_qps = *qps_;
+    if (!latency_bound_text_.empty()) {
+      latency_bound_ms_ =
+          std::chrono::duration<double, std::milli>(*parse_duration(latency_bound_text_)).count();
+    }
+    return o;
+  }
+
+  static Result<std::vector<fs::path>> list_images(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      return fail(ErrorCode::kNotFound, "{}: not a folder (--images takes a folder of images)",
+                  dir.string());
+    }
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string ext = entry.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (entry.is_regular_file(ec) && (ext == ".jpg" || ext == ".jpeg" || ext == ".png")) {
+        files.push_back(entry.path());
+      }
+    }
+    if (ec) return fail(ErrorCode::kIo, "{}: cannot list: {}", dir.string(), ec.message());
+    if (files.empty()) {
+      return fail(ErrorCode::kNotFound, "{}: no .jpg, .jpeg or .png files", dir.string());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
+  Result<std::string> choose_backend(bool is_hef) const {
+    if (backend_name_ == "cpu" && is_hef) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "{}: the cpu backend runs ONNX models; pass the .onnx, or use --backend sim",
+                  model_path_.string());
+    }
+    if (backend_name_ == "hailo") {
+#ifdef HDEPLOY_HAVE_HAILORT
+      if (!is_hef) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "{}: the hailo backend runs a .hef; compile the model first",
+                    model_path_.string());
+      }
+      return std::string("hailo");
+#else
+      return fail(ErrorCode::kUnsupported,
+                  "{}: --backend hailo needs HailoRT, and this build has no HailoRT support; use "
+                  "--backend sim to emulate the device",
+                  model_path_.string());
+#endif
+    }
+    if (backend_name_ != "auto") return backend_name_;
+#ifdef HDEPLOY_HAVE_HAILORT
+    if (is_hef) return std::string("hailo");  // falls back to sim in open_backend
+#endif
+    return std::string(is_hef ? "sim" : "cpu");
+  }
+
+  Result<std::unique_ptr<Backend>> open_backend(std::string& kind, bool is_hef) {
+#ifdef HDEPLOY_HAVE_HAILORT
+    if (kind == "hailo") {
+      auto hailo = create_hailo_backend(model_path_);
+      if (hailo) return std::move(*hailo);
+      if (backend_name_ == "hailo") return unexpected(as_failure(hailo.error()));
+      log_info(fmt::format("--backend auto: no Hailo device ({}); benchmarking the sim",
+                           hailo.error().message));
+      kind = "sim";
+    }
+#endif
+    if (kind == "cpu") {
+      CpuBackendOptions options;
+      options.threads = threads_;
+      auto cpu = create_cpu_backend(model_path_, options);
+      if (!cpu) return unexpected(as_failure(cpu.error()));
+      return std::move(*cpu);
+    }
+    // The sim: contract from the HEF, or from the spec and the export's reference output.
+    SimDeviceSpec sim;
+    std::string contract_from;
+    std::string timing_from = kSimDefaultTiming;
+    if (is_hef) {
+      HDEPLOY_ASSIGN_OR_RETURN(hef_info_, read_hef_for_device(model_path_, device_));
+      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_hef(*hef_info_, model_path_, timing_from));
+      contract_from = model_path_.filename().string();
+      if (!image_files_.empty() || !onnx_path_.empty()) {
+        HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, spec_for_model());
+        sim.mean = spec.preprocess.mean;
+        sim.std = spec.preprocess.std;
+      }
+    } else {
+      HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, spec_for_model());
+      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_export(model_path_, spec, contract_from));
+    }
+    if (sim_fps_) sim.fps = *sim_fps_;
+    if (sim_latency_ms_) sim.latency_ms = *sim_latency_ms_;
+    if (sim_queue_) sim.queue_depth = static_cast<std::size_t>(*sim_queue_);
+    if (sim_fps_ || sim_latency_ms_ || sim_queue_) timing_from += ", overridden by --sim-* flags";
+    log_info(
+        fmt::format("sim: contract from {}; timing {:.0f} FPS, {:.3f} ms latency from {}{}",
+                    contract_from, sim.fps, sim.latency_ms, timing_from,
+                    onnx_path_.empty() ? "; timing-only (no --onnx): outputs not computed" : ""));
+    SimBackendOptions options;
+    options.onnx = onnx_path_;
+    options.cpu.threads = threads_;
+    auto backend = create_sim_backend(sim, options);
+    if (!backend) return unexpected(as_failure(backend.error()));
+    return std::unique_ptr<Backend>(std::move(*backend));
+  }
+
+  Result<ModelSpec> spec_for_model() {
+    if (!spec_) {
+      std::vector<fs::path> dirs{model_path_.parent_path()};
+      if (!onnx_path_.empty()) dirs.push_back(onnx_path_.parent_path());
+      HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec,
+                               find_model_spec(spec_name_, dirs, model_path_, ctx_.models_dir()));
+      spec_ = std::move(spec);
+    }
+    return *spec_;
+  }
+
+  Result<std::unique_ptr<bench::FrameSource>> make_source(const Backend& backend) {
+    const TensorSpec& input = backend.inputs().at(0);
+    if (image_files_.empty()) {
+      auto source = bench::make_random_source(input, seed_);
+      if (!source) return unexpected(as_failure(source.error()));
+      return std::move(*source);
+    }
+    HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, spec_for_model());
+    DecodeOptions decode;
+    decode.apply_exif_orientation = spec.preprocess.exif_orientation;
+    preprocessor_.emplace(spec, decode);
+    auto source = bench::make_image_source(image_files_, *preprocessor_, input);
+    if (!source) return unexpected(as_failure(source.error()));
+    return std::move(*source);
+  }
+
+  json make_context(const Backend& backend, const std::string& kind) const {
+    json context = bench::collect_host_context();
+    context["hdeploy_version"] = HDEPLOY_VERSION;
+    context["hdeploy_commit"] = HDEPLOY_GIT_COMMIT;
+    context["build_type"] = HDEPLOY_BUILD_TYPE;
+    json libraries = {
+        {"opencv", CV_VERSION},
+        {"fmt",
+         fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
+        {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR,
+                                      NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH)}};
+#ifdef HDEPLOY_HAVE_HAILORT
+    libraries["hailort"] = fmt::format("{}.{}.{}", HAILORT_MAJOR_VERSION, HAILORT_MINOR_VERSION,
+                                       HAILORT_REVISION_VERSION);
+#else
+    libraries["hailort"] = nullptr;
+    libraries["hailort_why"] = "not built with HailoRT (configured without it)";
+#endif
+    context["libraries"] = libraries;
+    context["backend"] = kind;
+    context["backend_description"] = backend.description();
+    json model = {{"path", model_path_.string()},
+                  {"kind", model_path_.extension() == ".hef" ? "hef" : "onnx"}};
+    auto digest = sha256_file_hex(model_path_);
+    model["sha256"] = digest ? json(*digest) : json(nullptr);
+    if (hef_info_) {
+      model["hef_arch"] = hef_info_->proto_header.arch;
+      model["compiler_version"] = hef_info_->proto_header.compiler_version;
+    }
+    context["model"] = model;
+    if (!onnx_path_.empty()) {
+      auto onnx_digest = sha256_file_hex(onnx_path_);
+      context["onnx"] = {{"path", onnx_path_.string()},
+                         {"sha256", onnx_digest ? json(*onnx_digest) : json(nullptr)}};
+    } else {
+      context["onnx"] = nullptr;
+    }
+    context["power"] = nullptr;
+    context["power_why"] = "not measured: no power sensor hdeploy can read on this machine";
+    return context;
+  }
+
+  json make_config(const bench::RunResult& run, const bench::FrameSource& source) const {
+    json config = {{"scenario", scenario_name_},
+                   {"duration_s", std::chrono::duration<double>(options_.duration).count()},
+                   {"warmup_s", std::chrono::duration<double>(options_.warmup).count()},
+                   {"warmup_frames", options_.warmup_frames},
+                   {"min_frames_requested", min_frames_},
+                   {"min_frames", options_.min_frames},
+                   {"in_flight", run.in_flight},
+                   {"preprocess_threads", run.preprocess_threads},
+                   {"input", image_files_.empty() ? "random" : "images"},
+                   {"input_description", source.describe()},
+                   {"percentiles", percentiles_},
+                   {"confidence", confidence_},
+                   {"seed", seed_},
+                   {"top_k", top_k_},
+                   {"sample_interval_ms", sample_interval_ms_},
+                   {"argv", ctx_.argv}};
+    if (!image_files_.empty()) {
+      config["images_dir"] = images_dir_.string();
+      config["image_count"] = image_files_.size();
+    }
+    if (options_.scenario == bench::Scenario::kStream) {
+      config["fps"] = stream_fps_;
+      config["deadline_ms"] = deadline_ms_ ? *deadline_ms_ : 1000.0 / stream_fps_;
+      config["stream_queue"] = stream_queue_;
+    }
+    if (options_.scenario == bench::Scenario::kPoisson) {
+      config["qps"] = options_.poisson_qps;
+      config["latency_bound_ms"] =
+          latency_bound_ms_ > 0.0 ? json(latency_bound_ms_) : json(nullptr);
+    }
+    if (sim_fps_) config["sim_fps"] = *sim_fps_;
+    if (sim_latency_ms_) config["sim_latency_ms"] = *sim_latency_ms_;
+    if (sim_queue_) config["sim_queue"] = *sim_queue_;
+    return config;
+  }
+
+  void print_summary(const Backend& backend, const json& results, const bench::SystemReport& system,
+                     const fs::path& record) const {
+    const json& stages = results.value("stages", json::object());
+    auto stage = [&](const char* name) {
+      return stages.contains(name) && stages[name].is_object() ? stages[name] : json();
+    };
+    auto stage_p50 = [&](const char* name) {
+      const json s = stage(name);
+      if (s.is_null()) {
+        return stages.value(std::string(name) + "_why", std::string("not measured"));
+      }
+      return ms_or_why(s, "50");
+    };
+    const json& tp = results.value("throughput", json::object());
+    std::string fps = "not measured";
+    if (tp.contains("fps") && tp["fps"].is_number()) {
+      fps = fmt::format("{:.1f}", tp["fps"].get<double>());
+      if (tp.value("ci_low", json()).is_number() && tp.value("ci_high", json()).is_number()) {
+        fps += fmt::format("  [{:.1f}, {:.1f}]", tp["ci_low"].get<double>(),
+                           tp["ci_high"].get<double>());
+      } else if (tp.contains("why") && tp["why"].is_string()) {
+        fps += fmt::format("  (no interval: {})", tp["why"].get<std::string>());
+      }
+    }
+    const json latency = results.value("latency", json());
+    fmt::print("{} on {}, scenario {}: {} measured frames in {:.2f} s\n", model_path_.string(),
+               backend.description(), scenario_name_, results.value("frames", 0),
+               results.value("duration_s", 0.0));
+    fmt::print("=======\nSummary\n=======\n");
+    fmt::print("FPS (end-to-end)                 = {}\n", fps);
+    fmt::print("Latency p50 (end-to-end)         = {}\n", ms_or_why(latency, "50"));
+    fmt::print("Latency p99 (end-to-end)         = {}\n", ms_or_why(latency, "99"));
+    fmt::print("Device p50 (submit → completion) = {}\n", stage_p50("device"));
+    fmt::print("Preprocess p50                   = {}\n", stage_p50("preprocess"));
+    fmt::print("Queue wait p50                   = {}\n", stage_p50("queue_wait"));
+    fmt::print("Post-process p50                 = {}\n", stage_p50("postprocess"));
+    fmt::print("CPU (hdeploy process)            = {:.1f}% of one core, {:.1f}% of {} cores\n",
+               system.cpu_percent_of_one_core, system.cpu_percent_of_all_cores, system.cores);
+    fmt::print("Peak RSS                         = {:.1f} MiB\n",
+               static_cast<double>(system.peak_rss_bytes) / (1024.0 * 1024.0));
+    double hottest = -1000.0;
+    for (const auto& s : system.samples) {
+      for (const auto& [zone, c] : s.temperatures_c) hottest = std::max(hottest, c);
+    }
+    auto unavailable = [&](const std::string& key) {
+      auto it = system.unavailable.find(key);
+      return it == system.unavailable.end() ? std::string("not measured") : it->second;
+    };
+    fmt::print("Temperature (hottest zone)       = {}\n", hottest > -1000.0
+                                                              ? fmt::format("{:.1f} °C", hottest)
+                                                              : unavailable("temperatures_c"));
+    std::string throttling = system.throttled_during_run ? "YES (see events)" : "none seen";
+    if (system.unavailable.count("throttled") > 0 && !system.throttled_during_run) {
+      throttling = "none seen in clocks; flags " + unavailable("throttled");
+    }
+    fmt::print("Throttling                       = {}\n", throttling);
+    for (const auto& e : system.events) {
+      fmt::print("  at {:.2f} s: {}: {}\n", e.t_s, e.kind, e.detail);
+    }
+    const json& verdict = results.value("verdict", json::object());
+    if (verdict.contains("text")) fmt::print("Verdict: {}\n", verdict["text"].get<std::string>());
+    const json& stability = results.value("stability", json::object());
+    if (stability.value("warning", json()).is_string()) {
+      fmt::print("Warning: {}\n", stability["warning"].get<std::string>());
+    }
+    for (const char* block : {"stream", "poisson"}) {
+      if (results.contains(block) && results[block].is_object()) {
+        fmt::print("{}: {}\n", block, results[block].dump());
+      }
+    }
+    fmt::print("Record: {}\n", record.string());
+  }
+
+  const CliContext& ctx_;
+  fs::path model_path_;
+  std::string backend_name_ = "auto";
+  std::string scenario_name_ = "throughput";
+  std::string duration_text_ = "15s";
+  std::uint64_t min_frames_ = 0;
+  std::string warmup_text_ = "2s";
+  std::uint64_t warmup_frames_ = 0;
+  std::size_t in_flight_ = 0;
+  fs::path images_dir_;
+  bool random_input_ = false;
+  std::size_t preprocess_threads_ = 0;
+  double stream_fps_ = 30.0;
+  std::optional<double> deadline_ms_;
+  std::size_t stream_queue_ = 2;
+  std::optional<double> qps_;
+  std::string latency_bound_text_;
+  double latency_bound_ms_ = 0.0;
+  std::uint64_t seed_ = 0;
+  std::string percentiles_text_ = "50,90,95,99";
+  std::vector<double> percentiles_;
+  double confidence_ = bench::kDefaultConfidence;
+  fs::path out_dir_;
+  bool force_ = false;
+  bool json_ = false;
+  int sample_interval_ms_ = 250;
+  std::string spec_name_;
+  fs::path onnx_path_;
+  int threads_ = 0;
+  int top_k_ = 5;
+  std::string device_;
+  std::optional<double> sim_fps_;
+  std::optional<double> sim_latency_ms_;
+  std::optional<int> sim_queue_;
+
+  std::vector<fs::path> image_files_;
+  std::optional<ModelSpec> spec_;
+  std::optional<Preprocessor> preprocessor_;
+  std::optional<hef::HefInfo> hef_info_;
+  bench::RunOptions options_;
 };
+
 }  // namespace
-std::unique_ptr<Command> make_bench_command(CLI::App& root, const CliContext&) {
-  return std::make_unique<BenchCommand>(root);
+
+std::unique_ptr<Command> make_bench_command(CLI::App& root, const CliContext& ctx) {
+  return std::make_unique<BenchCommand>(root, ctx);
 }
+
 }  // namespace hdeploy::cli

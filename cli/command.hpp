@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hdeploy/core/result.hpp"
 
@@ -17,6 +18,8 @@ struct CliContext {
   // models/ (shipped specs) and python/ (the exporter): $HDEPLOY_DATA_DIR, then
   // <exe>/../share/hdeploy (installed), then the source tree the binary was built from.
   std::filesystem::path data_dir;
+  // The command line as given (records keep it).
+  std::vector<std::string> argv;
   std::filesystem::path models_dir() const { return data_dir / "models"; }
   std::filesystem::path python_dir() const { return data_dir / "python"; }
 };

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   ctx.exe_path = fs::read_symlink("/proc/self/exe", ec);
   if (ec) ctx.exe_path = fs::absolute(argv[0], ec);
   ctx.data_dir = find_data_dir(ctx.exe_path);
+  ctx.argv.assign(argv, argv + argc);
 
   CLI::App app{
       "hdeploy: take an image classifier from PyTorch to a measured deployment on a Raspberry "

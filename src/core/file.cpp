@@ -69,7 +69,11 @@ Status check_writable_output(const fs::path& path, Overwrite overwrite) {
   // Walk up to the first existing ancestor: it must be a writable folder.
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   while (!dir.empty() && !fs::exists(dir, ec)) {
-    if (!dir.has_parent_path() || dir.parent_path() == dir) break;
+    if (!dir.has_parent_path()) {
+      dir = ".";  // a relative path whose first folder does not exist yet
+      break;
+    }
+    if (dir.parent_path() == dir) break;
     dir = dir.parent_path();
   }
   if (dir.empty()) dir = ".";

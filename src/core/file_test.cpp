@@ -70,6 +70,15 @@ TEST_F(FileTest, WritableOutputChecks) {
   EXPECT_FALSE(write_text_file_atomic(dir_ / "file" / "out.bin", "x", Overwrite::kAllow));
 }
 
+TEST_F(FileTest, WritableOutputAcceptsRelativeFoldersThatDoNotExistYet) {
+  // "runs/a/run.json" from the working folder: no ancestor exists, "." is the one to check.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_);
+  const Status status = check_writable_output("runs/a/run.json", Overwrite::kRefuse);
+  fs::current_path(cwd);
+  EXPECT_TRUE(status) << status.error().message;
+}
+
 TEST_F(FileTest, CheckReadableFile) {
   EXPECT_EQ(check_readable_file(dir_ / "missing").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(check_readable_file(dir_).error().code, ErrorCode::kInvalidFormat);
