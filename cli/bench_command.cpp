@@ -86,24 +86,6 @@ CLI::Validator duration_validator() {
       "DURATION", "DURATION");
 }
 
-CLI::Validator positive_number() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        std::size_t used = 0;
-        double value = 0.0;
-        try {
-          value = std::stod(text, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used != text.size() || !std::isfinite(value) || !(value > 0.0)) {
-          return fmt::format("must be a number > 0, not '{}'", text);
-        }
-        return {};
-      },
-      "> 0", "POSITIVE");
-}
-
 // "50,90,99.9" -> {50, 90, 99.9}; each in (0, 100).
 std::optional<std::vector<double>> parse_percentiles(const std::string& text) {
   std::vector<double> values;

@@ -54,25 +54,6 @@ json classes_json(const std::vector<ClassScore>& top) {
   return classes;
 }
 
-// --sim-* values: a finite number > 0 (a usage error otherwise).
-CLI::Validator positive_number() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        std::size_t used = 0;
-        double value = 0.0;
-        try {
-          value = std::stod(text, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used != text.size() || !std::isfinite(value) || !(value > 0.0)) {
-          return fmt::format("must be a number > 0, not '{}'", text);
-        }
-        return {};
-      },
-      "> 0", "POSITIVE");
-}
-
 class InferCommand : public Command {
  public:
   InferCommand(CLI::App& root, const CliContext& ctx) : ctx_(ctx) {

@@ -1,6 +1,7 @@
 #include "model_setup.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "hdeploy/core/file.hpp"
@@ -14,6 +15,24 @@ using nlohmann::json;
 Error as_failure(const Error& e) {
   if (e.code != ErrorCode::kInvalidArgument) return e;
   return Error{ErrorCode::kFailed, e.message};
+}
+
+CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::size_t used = 0;
+        double value = 0.0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != text.size() || !std::isfinite(value) || !(value > 0.0)) {
+          return fmt::format("must be a number > 0, not '{}'", text);
+        }
+        return {};
+      },
+      "> 0", "POSITIVE");
 }
 
 Result<ModelSpec> find_model_spec(const std::string& spec_name, const std::vector<fs::path>& dirs,

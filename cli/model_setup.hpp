@@ -1,7 +1,8 @@
 #pragma once
 // What `infer` and `bench` share: finding a model's spec, reading a HEF for a target device,
-// and the sim backend's contract from a HEF or from an export folder.
+// the sim backend's contract from a HEF or from an export folder, and shared flag checks.
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ Result<SimDeviceSpec> sim_spec_from_hef(const hef::HefInfo& info, const std::fil
 // Errors: kFailed when the reference cannot be read.
 Result<SimDeviceSpec> sim_spec_from_export(const std::filesystem::path& onnx, const ModelSpec& spec,
                                            std::string& contract_from);
+
+// A flag value that must be a finite number > 0 (--sim-fps, --fps, ...); a usage error
+// otherwise.
+CLI::Validator positive_number();
 
 inline constexpr const char* kSimDefaultTiming =
     "hdeploy's defaults (ResNet18 on a Pi 5 + Hailo-8L)";
