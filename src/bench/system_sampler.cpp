@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -284,7 +285,11 @@ struct SystemSampler::State {
   std::optional<std::vector<double>> read_clocks();
   void check_clock_drops(const std::vector<double>& mhz, const SystemSample& sample);
   void poll_throttled(Clock::time_point now, double t_s);
-  std::map<std::pair<int, std::uint64_t>, std::pair<TaskTimes, std::string>> read_threads();
+  using ThreadTable = std::map<std::pair<int, std::uint64_t>, std::pair<TaskTimes, std::string>>;
+  // Reads every live thread's times into `table` (keyed by tid and start time, so a reused
+  // tid is a new thread); a thread's name is read only the first time it is seen. Threads
+  // that exited keep their last times. Returns the keys alive now.
+  std::set<std::pair<int, std::uint64_t>> read_threads(ThreadTable& table);
   void add_event(double t_s, std::string kind, std::string detail);
 
   SystemSamplerOptions options;
@@ -315,7 +320,10 @@ struct SystemSampler::State {
   std::uint32_t throttled_now_bits = 0;
   bool chip_temperature_read = false;
   bool rss_read = false;
-  std::map<std::pair<int, std::uint64_t>, std::pair<TaskTimes, std::string>> thread_baseline;
+  ThreadTable thread_baseline;
+  // Every thread seen while sampling, with its latest times: runner threads that finish
+  // before stop() still count.
+  ThreadTable threads_seen;
 
   SystemReport report;
 
@@ -365,7 +373,7 @@ Status SystemSampler::State::init() {
   discover_thermal_zones();
   discover_vcgencmd();
   if (!options.chip_temperature) report.unavailable["hailo_temp_c"] = options.chip_temperature_why;
-  thread_baseline = read_threads();
+  read_threads(thread_baseline);
   return {};
 }
 
@@ -585,6 +593,7 @@ void SystemSampler::State::take_sample() {
     }
   }
 
+  read_threads(threads_seen);
   report.samples.push_back(std::move(sample));
   if (options.on_sample) {
     try {
@@ -594,14 +603,13 @@ void SystemSampler::State::take_sample() {
   }
 }
 
-std::map<std::pair<int, std::uint64_t>, std::pair<TaskTimes, std::string>>
-SystemSampler::State::read_threads() {
-  std::map<std::pair<int, std::uint64_t>, std::pair<TaskTimes, std::string>> threads;
+std::set<std::pair<int, std::uint64_t>> SystemSampler::State::read_threads(ThreadTable& table) {
+  std::set<std::pair<int, std::uint64_t>> alive;
   const auto names = list_directory(task_dir);
   if (!names) {
     report.unavailable["threads"] =
         fmt::format("not measured: cannot read {}: {}", task_dir, std::strerror(errno));
-    return threads;
+    return alive;
   }
   for (const auto& name : *names) {
     const auto tid = parse_number<int>(name);
@@ -609,10 +617,17 @@ SystemSampler::State::read_threads() {
     const auto stat = reader.read(fmt::format("{}/{}/stat", task_dir, name));
     const auto times = stat ? parse_task_stat(*stat) : std::nullopt;
     if (!times) continue;  // it exited meanwhile
+    const std::pair<int, std::uint64_t> key{*tid, times->starttime};
+    alive.insert(key);
+    auto it = table.find(key);
+    if (it != table.end()) {
+      it->second.first = *times;
+      continue;
+    }
     const auto comm = reader.read(fmt::format("{}/{}/comm", task_dir, name));
-    threads[{*tid, times->starttime}] = {*times, to_valid_utf8(comm ? trim(*comm) : "")};
+    table[key] = {*times, to_valid_utf8(comm ? trim(*comm) : "")};
   }
-  return threads;
+  return alive;
 }
 
 void SystemSampler::State::finish() {
@@ -638,11 +653,12 @@ void SystemSampler::State::finish() {
     report.unavailable["rss_bytes"] = fmt::format("not measured: no VmRSS in {}", status_path);
   }
 
-  for (auto& [key, value] : read_threads()) {
+  const auto alive = read_threads(threads_seen);
+  for (auto& [key, value] : threads_seen) {
     auto& [times, name] = value;
     const auto base = thread_baseline.find(key);
     const TaskTimes before = base != thread_baseline.end() ? base->second.first : TaskTimes{};
-    ThreadCpu thread{.tid = key.first, .name = std::move(name)};
+    ThreadCpu thread{.tid = key.first, .name = name, .exited = alive.count(key) == 0};
     thread.user_s = static_cast<double>(ticks_since(times.utime, before.utime)) / ticks_per_s;
     thread.sys_s = static_cast<double>(ticks_since(times.stime, before.stime)) / ticks_per_s;
     if (report.wall_s > 0.0) {
@@ -650,8 +666,7 @@ void SystemSampler::State::finish() {
     }
     report.threads.push_back(std::move(thread));
   }
-  std::sort(report.threads.begin(), report.threads.end(),
-            [](const ThreadCpu& a, const ThreadCpu& b) { return a.tid < b.tid; });
+  // threads_seen is ordered by tid, then start time: already in report order.
 
   if (!clocks.empty() && !clocks_read && !clock_error.empty()) {
     report.unavailable["core_freq_mhz"] = clock_error;
@@ -767,7 +782,8 @@ nlohmann::json to_json(const SystemReport& report) {
                          {"name", thread.name},
                          {"user_s", round_to(thread.user_s, 1000.0)},
                          {"sys_s", round_to(thread.sys_s, 1000.0)},
-                         {"cpu_percent_of_one_core", percent(thread.cpu_percent_of_one_core)}});
+                         {"cpu_percent_of_one_core", percent(thread.cpu_percent_of_one_core)},
+                         {"exited", thread.exited}});
     }
     json samples = json::array();
     for (const auto& sample : report.samples) {

@@ -320,7 +320,7 @@ TEST_F(SystemSamplerTest, FakeTreeSamplesEventsAndTotals) {
   EXPECT_DOUBLE_EQ(report.cpu_percent_of_all_cores, report.cpu_percent_of_one_core / 2.0);
   EXPECT_EQ(report.peak_rss_bytes, 4000U * 1024U);
 
-  ASSERT_EQ(report.threads.size(), 4U);
+  ASSERT_EQ(report.threads.size(), 5U);
   EXPECT_EQ(report.threads[0].tid, 4242);
   EXPECT_EQ(report.threads[0].name, "hdeploy");
   EXPECT_DOUBLE_EQ(report.threads[0].user_s, 30.0 / kTicks);
@@ -332,8 +332,13 @@ TEST_F(SystemSamplerTest, FakeTreeSamplesEventsAndTotals) {
   EXPECT_DOUBLE_EQ(report.threads[1].sys_s, 20.0 / kTicks);
   EXPECT_EQ(report.threads[2].name, "hd-late");  // started during the run: all of its time
   EXPECT_DOUBLE_EQ(report.threads[2].user_s, 7.0 / kTicks);
-  EXPECT_EQ(report.threads[3].name, "hd-reused");  // a new thread with an old tid
-  EXPECT_DOUBLE_EQ(report.threads[3].user_s, 4.0 / kTicks);
+  EXPECT_FALSE(report.threads[2].exited);
+  EXPECT_EQ(report.threads[3].name, "hd-old");  // exited during the run: still listed
+  EXPECT_TRUE(report.threads[3].exited);
+  EXPECT_DOUBLE_EQ(report.threads[3].user_s, 0.0);  // used nothing after start()
+  EXPECT_EQ(report.threads[4].name, "hd-reused");   // a new thread with an old tid
+  EXPECT_DOUBLE_EQ(report.threads[4].user_s, 4.0 / kTicks);
+  EXPECT_FALSE(report.threads[4].exited);
   EXPECT_TRUE(report.unavailable.empty()) << to_json(report)["unavailable"].dump();
 
   const auto json = to_json(report);
@@ -350,7 +355,8 @@ TEST_F(SystemSamplerTest, FakeTreeSamplesEventsAndTotals) {
                       {"name", "hd-preproc-0"},
                       {"user_s", 80.0 / kTicks},
                       {"sys_s", 20.0 / kTicks},
-                      {"cpu_percent_of_one_core", json["threads"][1]["cpu_percent_of_one_core"]}}));
+                      {"cpu_percent_of_one_core", json["threads"][1]["cpu_percent_of_one_core"]},
+                      {"exited", false}}));
   const auto& j2 = json["samples"][1];
   EXPECT_EQ(keys(j2), (std::vector<std::string>{
                           "core_freq_mhz", "core_util_percent", "hailo_temp_c",

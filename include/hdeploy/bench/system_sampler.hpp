@@ -40,6 +40,7 @@ struct ThreadCpu {
   double user_s = 0.0;
   double sys_s = 0.0;
   double cpu_percent_of_one_core = 0.0;  // (user + sys) / wall
+  bool exited = false;                   // gone before stop(): times as last sampled
 };
 
 struct SystemEvent {
@@ -59,7 +60,8 @@ struct SystemReport {
   double cpu_percent_of_one_core = 0.0;   // (user + sys) / wall * 100
   double cpu_percent_of_all_cores = 0.0;  // the above / cores
   std::uint64_t peak_rss_bytes = 0;       // VmHWM
-  // Threads alive at stop() (the sampler's own included), by tid; CPU counted from start().
+  // Every thread seen while sampling (the sampler's own included), by tid, with CPU counted
+  // from start(); a thread that ended before stop() has `exited` and its last sampled times.
   std::vector<ThreadCpu> threads;
   std::vector<SystemSample> samples;
   std::vector<SystemEvent> events;
