@@ -34,9 +34,6 @@
 #include "hdeploy/runtime/sim_backend.hpp"
 #include "hdeploy_git_commit.hpp"
 #include "model_setup.hpp"
-#ifdef HDEPLOY_HAVE_HAILORT
-#include <hailo/hailort.h>
-#endif
 
 #ifndef HDEPLOY_VERSION
 #define HDEPLOY_VERSION "0.0.0"
@@ -552,8 +549,12 @@ class BenchCommand : public Command {
         {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR,
                                       NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH)}};
 #ifdef HDEPLOY_HAVE_HAILORT
-    libraries["hailort"] = fmt::format("{}.{}.{}", HAILORT_MAJOR_VERSION, HAILORT_MINOR_VERSION,
-                                       HAILORT_REVISION_VERSION);
+    if (auto hailort = hailort_library_version()) {
+      libraries["hailort"] = *hailort;
+    } else {
+      libraries["hailort"] = nullptr;
+      libraries["hailort_why"] = "not measured: " + hailort.error().message;
+    }
 #else
     libraries["hailort"] = nullptr;
     libraries["hailort_why"] = "not built with HailoRT (configured without it)";

@@ -34,6 +34,10 @@ std::string describe_hailo_status(int status, const std::string& what,
                                   const std::string& device_arch = {});
 
 #ifdef HDEPLOY_HAVE_HAILORT
+// The version of the libhailort this process loaded ("4.20.0"), from
+// hailo_get_library_version. Errors: kFailed with the status.
+Result<std::string> hailort_library_version();
+
 // Opens a device (VDevice::create), loads the HEF, configures it, and keeps
 // get_async_queue_size() frames in flight. Inputs and outputs come from the HEF (UINT8 NHWC
 // input; UINT8 NC output with its qp, or FLOAT32 with float_output). Frame buffers must be

@@ -259,6 +259,15 @@ class HailoBackend final : public Backend {
 
 }  // namespace
 
+Result<std::string> hailort_library_version() {
+  hailo_version_t version{};
+  const hailo_status status = hailo_get_library_version(&version);
+  if (status != HAILO_SUCCESS) {
+    return hailo_error(status, "reading the HailoRT library version", {});
+  }
+  return fmt::format("{}.{}.{}", version.major, version.minor, version.revision);
+}
+
 Result<std::unique_ptr<Backend>> create_hailo_backend(const std::filesystem::path& hef,
                                                       const HailoBackendOptions& options) {
   std::error_code ec;
