@@ -66,7 +66,7 @@ json histogram(const std::vector<std::vector<double>>& sorted_runs) {
     for (double v : s) {
       // Clamped as a double first: a wild value must not overflow the integer bin index.
       const double position = std::floor((v - lo) / width);
-      const double last = static_cast<double>(kHistogramBins - 1);
+      const auto last = static_cast<double>(kHistogramBins - 1);
       if (position > last) overflow = overflow || v > hi;
       counts[static_cast<std::size_t>(std::clamp(position, 0.0, last))] += 1.0;
     }

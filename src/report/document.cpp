@@ -95,6 +95,7 @@ std::vector<std::string> percentile_keys(const json& record) {
   if (values.empty())
     values.assign(bench::kDefaultPercentiles.begin(), bench::kDefaultPercentiles.end());
   std::vector<std::string> keys;
+  keys.reserve(values.size());
   for (double p : values) keys.push_back(percentile_key(p));
   return keys;
 }
@@ -577,6 +578,7 @@ void add_system(std::vector<Block>& doc, const json& system, std::size_t run_ind
     doc.push_back(paragraph("No throttling, clock drops or temperature events were recorded."));
   } else {
     std::vector<Row> erows;
+    erows.reserve(events.size());
     for (const json* e : events) {
       erows.push_back({optional_fixed(number_at(*e, {"t_s"}), 2), value_text(*e, "kind"),
                        value_text(*e, "detail")});

@@ -231,7 +231,7 @@ std::string render_html(std::span<const RunRecord> runs, std::span<const RunComp
         break;
     }
   }
-  out += "<script type=\"application/json\" id=\"report-data\">";
+  out += R"(<script type="application/json" id="report-data">)";
   out += json_for_script(detail::chart_data(runs));
   out += "</script>\n<script>\n";
   out += inline_script(chartjs);

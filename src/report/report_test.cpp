@@ -695,7 +695,7 @@ std::string first_external_reference(const std::string& html) {
     for (auto at = html.find(attr); at != std::string::npos; at = html.find(attr, at + 1)) {
       std::size_t v = at + attr.size();
       while (v < html.size() && (html[v] == '"' || html[v] == '\'' || html[v] == ' ')) ++v;
-      const std::string value = html.substr(v, 40);
+      std::string value = html.substr(v, 40);
       if (!value.starts_with("#")) return value;
     }
   }
@@ -750,7 +750,7 @@ TEST(RenderHtml, EscapesHostileRecordStrings) {
   EXPECT_EQ(html.find("<img"), std::string::npos);
   EXPECT_NE(html.find("&lt;/script&gt;&lt;script&gt;alert(1)"), std::string::npos);
   // Inside the JSON data: \u003c escapes only.
-  const auto data = html.find("<script type=\"application/json\" id=\"report-data\">");
+  const auto data = html.find(R"(<script type="application/json" id="report-data">)");
   ASSERT_NE(data, std::string::npos);
   const auto data_end = html.find("</script>", data);
   const std::string payload = html.substr(data, data_end - data);

@@ -122,19 +122,18 @@ double ns_to_ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 Result<RunRecord> parse_run(json record, const fs::path& path) {
   if (!record.is_object()) {
     return fail(ErrorCode::kInvalidFormat,
-                "{}: not a run record: expected a JSON object with \"format\": \"{}\"",
+                R"({}: not a run record: expected a JSON object with "format": "{}")",
                 path.string(), kRunRecordFormat);
   }
   const std::optional<std::string> format = string_at(record, {"format"});
   if (!format) {
     return fail(ErrorCode::kInvalidFormat,
-                "{}: not a run record: no \"format\" (expected \"{}\", written by hdeploy bench)",
+                R"({}: not a run record: no "format" (expected "{}", written by hdeploy bench))",
                 path.string(), kRunRecordFormat);
   }
   if (*format != kRunRecordFormat) {
-    return fail(ErrorCode::kInvalidFormat,
-                "{}: not a run record: format is \"{}\", expected \"{}\"", path.string(), *format,
-                kRunRecordFormat);
+    return fail(ErrorCode::kInvalidFormat, R"({}: not a run record: format is "{}", expected "{}")",
+                path.string(), *format, kRunRecordFormat);
   }
   const json* version = find(record, {"version"});
   if (version == nullptr || !version->is_number_integer()) {

@@ -52,8 +52,9 @@ struct FrameColumns {
 };
 
 // One loaded record. `record` is the whole JSON object except `frames`, which is parsed into
-// `frames` (and dropped from `record` to halve the memory of big runs).
-struct RunRecord {
+// `frames` (and dropped from `record` to halve the memory of big runs). (The NOLINT: clang-tidy
+// follows nlohmann::json's noexcept move into an assertion helper it thinks may throw.)
+struct RunRecord {  // NOLINT(bugprone-exception-escape)
   std::filesystem::path path;
   std::string name;  // the folder name for DIR/run.json, else the file's stem
   nlohmann::json record;
