@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
   commands.push_back(make_inspect_command(app, ctx));
   commands.push_back(make_bench_command(app, ctx));
   commands.push_back(make_report_command(app, ctx));
+  commands.push_back(make_calib_command(app, ctx));
+  commands.push_back(make_compile_command(app, ctx));
+  commands.push_back(make_pipeline_command(app, ctx));
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,2 @@
+// placeholder: calibration lands here.
+namespace hdeploy {}

@@ -1,0 +1,2 @@
+// placeholder: compile lands here.
+namespace hdeploy {}

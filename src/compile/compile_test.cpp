@@ -1,0 +1,3 @@
+// placeholder
+#include <gtest/gtest.h>
+TEST(Placeholder_compile_test, Builds) { SUCCEED(); }

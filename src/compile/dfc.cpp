@@ -1,0 +1,2 @@
+// placeholder: dfc lands here.
+namespace hdeploy {}

@@ -1,0 +1,2 @@
+// placeholder: model_script lands here.
+namespace hdeploy {}

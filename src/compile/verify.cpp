@@ -1,0 +1,2 @@
+// placeholder: verify lands here.
+namespace hdeploy {}

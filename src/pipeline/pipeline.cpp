@@ -1,0 +1,2 @@
+// placeholder: the pipeline lands here.
+namespace hdeploy {}
