@@ -10,7 +10,6 @@
 #include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
-#include <regex>
 #include <thread>
 #include <utility>
 
@@ -32,6 +31,29 @@ std::string one_line(std::string text) {
   return text;
 }
 
+// Drops every "OpenCV(4.6.0) file:line: error: (-2:Unspecified error) " prefix up to the last
+// one, and a trailing " in function '...'..." (string searches: GCC 12 warns falsely inside
+// <regex> in optimised sanitizer builds).
+std::string innermost_opencv_reason(std::string reason) {
+  for (;;) {
+    const auto cv = reason.find("OpenCV(");
+    if (cv == std::string::npos) break;
+    const auto error = reason.find(": error: (", cv);
+    if (error == std::string::npos) break;
+    const auto close = reason.find(')', error + 10);
+    if (close == std::string::npos) break;
+    std::size_t rest = close + 1;
+    if (rest < reason.size() && reason[rest] == ' ') ++rest;
+    reason.erase(0, rest);
+  }
+  if (const auto in_function = reason.find(" in function '");
+      in_function != std::string::npos &&
+      reason.find('\'', in_function + 14) != std::string::npos) {
+    reason.erase(in_function);
+  }
+  return reason;
+}
+
 // OpenCV's messages look like
 //   OpenCV(4.6.0) .../onnx_importer.cpp:1040: error: (-2:Unspecified error) in function
 //   'handleNode' > Node [NonZero@ai.onnx]:(onnx_node!nz0) parse error: OpenCV(4.6.0) ...:
@@ -40,28 +62,27 @@ std::string one_line(std::string text) {
 // Keep the op, the node and the innermost reason.
 std::string describe_opencv_error(const std::string& model_name, const std::string& what) {
   const std::string text = one_line(what);
-  std::string reason = text;
-  static const std::regex kCvPrefix(R"(OpenCV\([^)]*\) [^ ]*: error: \([^)]*\) ?)");
-  static const std::regex kInFunction(R"( in function '[^']*'.*$)");
-  static const std::regex kNode(R"(Node \[([^@\]]+)@?[^\]]*\]:\(([^)]*)\) parse error: (.*)$)");
-  std::smatch node;
-  if (std::regex_search(text, node, kNode)) {
-    std::string op = node[1].str();
-    std::string name = node[2].str();
+  const auto node = text.find("Node [");
+  const auto op_end = node == std::string::npos ? node : text.find(']', node + 6);
+  const auto name_start = op_end == std::string::npos || text.compare(op_end, 3, "]:(") != 0
+                              ? std::string::npos
+                              : op_end + 3;
+  const auto name_end = name_start == std::string::npos ? name_start : text.find(')', name_start);
+  static constexpr std::string_view kParseError = ") parse error: ";
+  if (name_end != std::string::npos &&
+      text.compare(name_end, kParseError.size(), kParseError) == 0) {
+    std::string op = text.substr(node + 6, op_end - node - 6);
+    op = op.substr(0, op.find('@'));
+    std::string name = text.substr(name_start, name_end - name_start);
     if (name.rfind("onnx_node!", 0) == 0) name = name.substr(10);
-    reason = node[3].str();
-    std::smatch prefix;
-    while (std::regex_search(reason, prefix, kCvPrefix)) reason = prefix.suffix().str();
-    reason = std::regex_replace(reason, kInFunction, "");
+    const std::string reason = innermost_opencv_reason(text.substr(name_end + kParseError.size()));
     return fmt::format(
         "{}: OpenCV 4.6 DNN cannot import op '{}' (node '{}'): {}; the CPU backend cannot load "
         "this model",
         model_name, op, name, reason);
   }
-  std::smatch prefix;
-  while (std::regex_search(reason, prefix, kCvPrefix)) reason = prefix.suffix().str();
-  reason = std::regex_replace(reason, kInFunction, "");
-  return fmt::format("{}: OpenCV 4.6 DNN cannot load this model: {}", model_name, reason);
+  return fmt::format("{}: OpenCV 4.6 DNN cannot load this model: {}", model_name,
+                     innermost_opencv_reason(text));
 }
 
 class CpuBackend final : public Backend {

@@ -327,6 +327,11 @@ TEST(CpuBackend, OpenCvImportErrorsBecomeErrorsNamingTheFile) {
       0U)
       << backend.error().message;
   EXPECT_EQ(backend.error().message.find('\n'), std::string::npos);
+  // Only OpenCV's innermost reason is kept: no "OpenCV(4.6.0) file:line: error: (...)"
+  // prefixes, no " in function '...'" tails.
+  EXPECT_EQ(backend.error().message.find("OpenCV("), std::string::npos) << backend.error().message;
+  EXPECT_EQ(backend.error().message.find(" in function '"), std::string::npos)
+      << backend.error().message;
 }
 
 TEST(CpuBackend, InputThatIsNotFloat1x3HxWIsUnsupported) {
