@@ -224,25 +224,12 @@ class BenchCommand : public Command {
     app_->add_option(
         "--device", device_,
         fmt::format("target Hailo device a HEF must run on (sim) [default: {}]", kDefaultDevice));
-    app_->add_option("--sim-fps", sim_fps_,
-                     "sim throughput ceiling [default: the HEF's bottleneck FPS, else 1150]")
-        ->check(positive_number());
-    app_->add_option("--sim-latency-ms", sim_latency_ms_,
-                     "sim latency of one frame [default: the HEF's estimate, else 2.445]")
-        ->check(positive_number());
-    app_->add_option("--sim-queue", sim_queue_, "sim queue depth [default: 4]")
-        ->check(CLI::PositiveNumber);
+    sim_flags_.add_to(*app_);
   }
 
   Status run() override {
-    HDEPLOY_TRY(check_readable_file(model_path_));
-    const bool is_hef = model_path_.extension() == ".hef";
-    const bool is_onnx = model_path_.extension() == ".onnx";
-    if (!is_hef && !is_onnx) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "{}: expected an ONNX model (.onnx) or a Hailo compiled model (.hef)",
-                  model_path_.string());
-    }
+    HDEPLOY_ASSIGN_OR_RETURN(const ModelKind kind, model_kind(model_path_));
+    const bool is_hef = kind == ModelKind::kHef;
     HDEPLOY_ASSIGN_OR_RETURN(options_, run_options());
     if (!onnx_path_.empty()) HDEPLOY_TRY(check_readable_file(onnx_path_));
     if (!images_dir_.empty()) {
@@ -494,10 +481,7 @@ class BenchCommand : public Command {
       HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, spec_for_model());
       HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_export(model_path_, spec, contract_from));
     }
-    if (sim_fps_) sim.fps = *sim_fps_;
-    if (sim_latency_ms_) sim.latency_ms = *sim_latency_ms_;
-    if (sim_queue_) sim.queue_depth = static_cast<std::size_t>(*sim_queue_);
-    if (sim_fps_ || sim_latency_ms_ || sim_queue_) timing_from += ", overridden by --sim-* flags";
+    sim_flags_.apply(sim, timing_from);
     log_info(
         fmt::format("sim: contract from {}; timing {:.0f} FPS, {:.3f} ms latency from {}{}",
                     contract_from, sim.fps, sim.latency_ms, timing_from,
@@ -614,9 +598,9 @@ class BenchCommand : public Command {
       config["latency_bound_ms"] =
           latency_bound_ms_ > 0.0 ? json(latency_bound_ms_) : json(nullptr);
     }
-    if (sim_fps_) config["sim_fps"] = *sim_fps_;
-    if (sim_latency_ms_) config["sim_latency_ms"] = *sim_latency_ms_;
-    if (sim_queue_) config["sim_queue"] = *sim_queue_;
+    if (sim_flags_.fps) config["sim_fps"] = *sim_flags_.fps;
+    if (sim_flags_.latency_ms) config["sim_latency_ms"] = *sim_flags_.latency_ms;
+    if (sim_flags_.queue) config["sim_queue"] = *sim_flags_.queue;
     return config;
   }
 
@@ -724,9 +708,7 @@ class BenchCommand : public Command {
   int threads_ = 0;
   int top_k_ = 5;
   std::string device_;
-  std::optional<double> sim_fps_;
-  std::optional<double> sim_latency_ms_;
-  std::optional<int> sim_queue_;
+  SimTimingFlags sim_flags_;
 
   std::vector<fs::path> image_files_;
   std::optional<ModelSpec> spec_;

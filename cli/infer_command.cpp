@@ -91,26 +91,14 @@ class InferCommand : public Command {
                      "target Hailo device a HEF must run on (sim): hailo8, hailo8l, ... "
                      "[default: " +
                          std::string(kDefaultDevice) + "]");
-    app_->add_option("--sim-fps", sim_fps_,
-                     "sim throughput ceiling [default: the HEF's bottleneck FPS, else 1150]")
-        ->check(positive_number());
-    app_->add_option("--sim-latency-ms", sim_latency_ms_,
-                     "sim latency of one frame [default: the HEF's estimate, else 2.445]")
-        ->check(positive_number());
-    app_->add_option("--sim-queue", sim_queue_, "sim queue depth [default: 4]")
-        ->check(positive_number());
+    sim_flags_.add_to(*app_);
     app_->add_flag("--json", json_, "print one JSON object instead of text");
   }
 
   Status run() override {
-    HDEPLOY_TRY(check_readable_file(model_path_));
-    const bool is_hef = model_path_.extension() == ".hef";
-    const bool is_onnx = model_path_.extension() == ".onnx";
-    if (!is_hef && !is_onnx) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "{}: expected an ONNX model (.onnx) or a Hailo compiled model (.hef)",
-                  model_path_.string());
-    }
+    HDEPLOY_ASSIGN_OR_RETURN(const ModelKind kind, model_kind(model_path_));
+    const bool is_hef = kind == ModelKind::kHef;
+    const bool is_onnx = kind == ModelKind::kOnnx;
     if (onnx_path_.empty() && is_onnx) onnx_path_ = model_path_;
     if (!onnx_path_.empty()) HDEPLOY_TRY(check_readable_file(onnx_path_));
 
@@ -235,10 +223,7 @@ class InferCommand : public Command {
       spec = std::move(s);
       HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_export(model_path_, *spec, contract_from));
     }
-    if (sim_fps_) sim.fps = *sim_fps_;
-    if (sim_latency_ms_) sim.latency_ms = *sim_latency_ms_;
-    if (sim_queue_) sim.queue_depth = static_cast<std::size_t>(*sim_queue_);
-    if (sim_fps_ || sim_latency_ms_ || sim_queue_) timing_from += ", overridden by --sim-* flags";
+    sim_flags_.apply(sim, timing_from);
     log_info(fmt::format("sim: contract from {}; timing {:.0f} FPS, {:.3f} ms latency from {}",
                          contract_from, sim.fps, sim.latency_ms, timing_from));
 
@@ -502,9 +487,7 @@ class InferCommand : public Command {
   std::uint64_t max_pixels_ = DecodeOptions{}.max_pixels;
   int threads_ = 0;
   std::string device_;
-  std::optional<double> sim_fps_;
-  std::optional<double> sim_latency_ms_;
-  std::optional<int> sim_queue_;
+  SimTimingFlags sim_flags_;
   bool json_ = false;
 };
 

@@ -177,4 +177,31 @@ Result<SimDeviceSpec> sim_spec_from_export(const fs::path& onnx, const ModelSpec
   return std::move(*made);
 }
 
+Result<ModelKind> model_kind(const fs::path& model) {
+  HDEPLOY_TRY(check_readable_file(model));
+  if (model.extension() == ".hef") return ModelKind::kHef;
+  if (model.extension() == ".onnx") return ModelKind::kOnnx;
+  return fail(ErrorCode::kInvalidArgument,
+              "{}: expected an ONNX model (.onnx) or a Hailo compiled model (.hef)",
+              model.string());
+}
+
+void SimTimingFlags::add_to(CLI::App& app) {
+  app.add_option("--sim-fps", fps,
+                 "sim throughput ceiling, frames/s [default: the HEF's bottleneck FPS, else 1150]")
+      ->check(positive_number());
+  app.add_option("--sim-latency-ms", latency_ms,
+                 "sim latency of one frame, ms [default: the HEF's estimate, else 2.445]")
+      ->check(positive_number());
+  app.add_option("--sim-queue", queue, "sim queue depth, frames [default: 4]")
+      ->check(CLI::PositiveNumber);
+}
+
+void SimTimingFlags::apply(SimDeviceSpec& sim, std::string& timing_from) const {
+  if (fps) sim.fps = *fps;
+  if (latency_ms) sim.latency_ms = *latency_ms;
+  if (queue) sim.queue_depth = static_cast<std::size_t>(*queue);
+  if (any()) timing_from += ", overridden by --sim-* flags";
+}
+
 }  // namespace hdeploy::cli

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,26 @@ Result<SimDeviceSpec> sim_spec_from_export(const std::filesystem::path& onnx, co
 // A flag value that must be a finite number > 0 (--sim-fps, --fps, ...); a usage error
 // otherwise.
 CLI::Validator positive_number();
+
+// What a model file is, by its extension.
+enum class ModelKind { kOnnx, kHef };
+
+// Checks `model` is a readable file named .onnx or .hef. Errors: the read check's (exit 1),
+// kInvalidArgument for another extension.
+Result<ModelKind> model_kind(const std::filesystem::path& model);
+
+// --sim-fps, --sim-latency-ms, --sim-queue: the flags that override the sim's timing, shared by
+// the commands that can run on the sim.
+struct SimTimingFlags {
+  std::optional<double> fps;
+  std::optional<double> latency_ms;
+  std::optional<int> queue;
+
+  void add_to(CLI::App& app);
+  bool any() const { return fps || latency_ms || queue; }
+  // Overrides `sim`'s timing with the flags given and says so in `timing_from`.
+  void apply(SimDeviceSpec& sim, std::string& timing_from) const;
+};
 
 inline constexpr const char* kSimDefaultTiming =
     "hdeploy's defaults (ResNet18 on a Pi 5 + Hailo-8L)";
