@@ -40,6 +40,21 @@ class SpecReader {
     }
   }
 
+  // An array of strings (absent: `out` unchanged).
+  void get_strings(std::string_view key, std::vector<std::string>& out) {
+    auto node = root_.at_path(key);
+    if (!node) return;
+    const auto* arr = node.as_array();
+    if (arr == nullptr) return wrong_type(key, "an array of strings");
+    std::vector<std::string> values;
+    for (const auto& item : *arr) {
+      auto v = item.value<std::string>();
+      if (!v) return wrong_type(key, "an array of strings");
+      values.push_back(*v);
+    }
+    out = std::move(values);
+  }
+
   // [h, w] or a single integer for a square.
   void get_size(std::string_view key, int& h, int& w) {
     auto node = root_.at_path(key);
@@ -127,6 +142,7 @@ Result<ModelSpec> parse_model_spec(std::string_view toml_text, const fs::path& s
   r.get("hailo.optimization_level", spec.hailo.optimization_level);
   r.get("hailo.compression_level", spec.hailo.compression_level);
   r.get("hailo.end_node", spec.hailo.end_node);
+  r.get_strings("hailo.model_script", spec.hailo.model_script);
 
   if (spec.name.empty()) r.invalid("'model.name' is required");
   if (spec.num_classes < 1) r.invalid("'model.num_classes' must be at least 1");
@@ -164,6 +180,15 @@ Result<ModelSpec> parse_model_spec(std::string_view toml_text, const fs::path& s
   }
   if (spec.hailo.compression_level < 0 || spec.hailo.compression_level > 5) {
     r.invalid("'hailo.compression_level' must be 0-5");
+  }
+  for (const auto& line : spec.hailo.model_script) {
+    // One command per entry: a newline would smuggle a second, unchecked command in.
+    if (line.find_first_of("\r\n") != std::string::npos ||
+        line.find_first_not_of(" \t") == std::string::npos) {
+      r.invalid(
+          "'hailo.model_script' entries must be single, non-empty lines (one .alls command "
+          "each)");
+    }
   }
   if (r.error()) return unexpected(std::move(*r.error()));
   return spec;

@@ -77,6 +77,14 @@ TEST(ModelSpec, RejectsBadSpecsNamingTheKey) {
       {"[model]\nname='x'\n[hailo]\nhw_arch='hailo9'\n", ErrorCode::kInvalidArgument,
        "hailo.hw_arch"},
       {"[model]\nname='x'\n[input]\nsize=4\n", ErrorCode::kInvalidArgument, "input.size"},
+      {"[model]\nname='x'\n[hailo]\nmodel_script='one line'\n", ErrorCode::kInvalidArgument,
+       "hailo.model_script"},
+      {"[model]\nname='x'\n[hailo]\nmodel_script=[1]\n", ErrorCode::kInvalidArgument,
+       "hailo.model_script"},
+      {"[model]\nname='x'\n[hailo]\nmodel_script=[\"a\\nb\"]\n", ErrorCode::kInvalidArgument,
+       "hailo.model_script"},
+      {"[model]\nname='x'\n[hailo]\nmodel_script=[\" \"]\n", ErrorCode::kInvalidArgument,
+       "hailo.model_script"},
   };
   for (const auto& c : cases) {
     auto spec = parse_model_spec(c.text, "bad.toml");
@@ -86,6 +94,20 @@ TEST(ModelSpec, RejectsBadSpecsNamingTheKey) {
         << c.text << " → " << spec.error().message;
     EXPECT_NE(spec.error().message.find("bad.toml"), std::string::npos);
   }
+}
+
+TEST(ModelSpec, HailoModelScriptLinesKeptInOrder) {
+  auto spec = parse_model_spec(
+      "[model]\nname='x'\n[hailo]\nmodel_script=['performance_param(fps=100)', "
+      "'resources_param(max_control_utilization=0.6)']\n",
+      "extra.toml");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->hailo.model_script,
+            (std::vector<std::string>{"performance_param(fps=100)",
+                                      "resources_param(max_control_utilization=0.6)"}));
+  auto plain = parse_model_spec("[model]\nname='x'\n", "plain.toml");
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->hailo.model_script.empty());
 }
 
 TEST(ModelSpec, ResolveUnknownNameListsShipped) {

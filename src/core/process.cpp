@@ -126,6 +126,13 @@ Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
                   argv[0], o);
     }
   }
+  if (!options.working_directory.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(options.working_directory, ec)) {
+      return fail(ErrorCode::kNotFound, "{}: working directory {} does not exist", argv[0],
+                  options.working_directory.string());
+    }
+  }
   Pipe out;
   Pipe err;
   if (!out.ok() || !err.ok()) {
@@ -136,6 +143,10 @@ Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out.write_end(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err.write_end(), STDERR_FILENO);
+  if (!options.working_directory.empty()) {
+    // glibc >= 2.29; the child changes folder after the dup2s, before exec.
+    posix_spawn_file_actions_addchdir_np(&actions, options.working_directory.c_str());
+  }
   std::vector<std::string> args = argv;
   std::vector<std::string> env = child_environment(options.env_overrides);
   std::vector<char*> c_argv = c_strings(args);
@@ -152,6 +163,8 @@ Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
 
   ProcessOutcome outcome;
   LineSplitter err_lines(options.on_stderr_line);
+  LineSplitter out_lines(options.on_stdout_line);
+  const bool stream_stdout = static_cast<bool>(options.on_stdout_line);
   const bool has_deadline = options.timeout.count() > 0;
   const auto deadline = Clock::now() + options.timeout;
   constexpr std::chrono::milliseconds kPollInterval{200};
@@ -204,7 +217,9 @@ Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
         (i == 0 ? out_open : err_open) = false;
         continue;
       }
-      if (i == 0) {
+      if (i == 0 && stream_stdout) {
+        out_lines.append(chunk, static_cast<std::size_t>(got));
+      } else if (i == 0) {
         outcome.stdout_text.append(chunk, static_cast<std::size_t>(got));
       } else {
         err_lines.append(chunk, static_cast<std::size_t>(got));
@@ -212,6 +227,7 @@ Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
     }
   }
   err_lines.finish();
+  out_lines.finish();
   if (!reaped) {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -210,6 +211,40 @@ TEST(InterruptGuardTest, SignalSetsTheFlagAndStopsTheChild) {
   struct sigaction after {};
   ASSERT_EQ(::sigaction(SIGINT, nullptr, &after), 0);
   EXPECT_EQ(after.sa_handler, before.sa_handler);  // the old handler is back
+}
+
+TEST(RunProcessTest, StdoutStreamedLineByLineWhenAsked) {
+  std::vector<std::string> out_lines;
+  std::vector<std::string> err_lines;
+  ProcessOptions options;
+  options.on_stdout_line = [&](const std::string& line) { out_lines.push_back(line); };
+  auto outcome =
+      run_sh("echo one; echo err >&2; echo two; printf last", &err_lines, std::move(options));
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_TRUE(outcome->succeeded());
+  EXPECT_EQ(out_lines, (std::vector<std::string>{"one", "two", "last"}));
+  EXPECT_EQ(err_lines, (std::vector<std::string>{"err"}));
+  EXPECT_TRUE(outcome->stdout_text.empty());  // streamed, not captured
+}
+
+TEST(RunProcessTest, WorkingDirectoryIsWhereTheChildStarts) {
+  const auto dir = std::filesystem::temp_directory_path() / "hdeploy_process_test_cwd";
+  std::filesystem::create_directories(dir);
+  ProcessOptions options;
+  options.working_directory = dir;
+  auto outcome = run_process({"/bin/sh", "-c", "pwd -P"}, options);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(outcome->stdout_text, std::filesystem::canonical(dir).string() + "\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RunProcessTest, MissingWorkingDirectoryIsNotFoundNamingIt) {
+  ProcessOptions options;
+  options.working_directory = "/nonexistent/hdeploy-cwd";
+  auto outcome = run_process({"/bin/true"}, options);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(outcome.error().message.find("/nonexistent/hdeploy-cwd"), std::string::npos);
 }
 
 }  // namespace

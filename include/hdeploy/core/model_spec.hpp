@@ -6,6 +6,7 @@
 #include <array>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "hdeploy/core/result.hpp"
 
@@ -37,6 +38,9 @@ struct HailoSpec {
   int optimization_level = 2;
   int compression_level = 2;
   std::string end_node = "auto";  // "auto": the last Gemm/MatMul
+  // Extra model-script (.alls) lines appended after the ones hdeploy writes, one command each
+  // ([hailo] model_script = ["...", ...]); single lines, no newlines.
+  std::vector<std::string> model_script;
 };
 
 struct ModelSpec {

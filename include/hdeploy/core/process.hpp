@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -56,13 +57,18 @@ struct ProcessOptions {
   std::function<void(const std::string& line)> on_stderr_line{};
   // Zero: wait as long as it takes.
   std::chrono::milliseconds timeout{0};
+  // When set, stdout is delivered like stderr, line by line on the calling thread, instead of
+  // being captured (ProcessOutcome::stdout_text stays empty): long tools stream into a log.
+  std::function<void(const std::string& line)> on_stdout_line{};
+  // When not empty, the child starts in this folder (it must exist; kNotFound otherwise).
+  std::filesystem::path working_directory{};
 };
 
 // Runs argv[0] (searched on PATH when it has no '/') with stdin from /dev/null and blocks until
 // it exits, reading stdout and stderr together (neither pipe can fill and stall the child).
 // A child that exits non-zero or is killed is a successful call: inspect the ProcessOutcome.
-// Safe to call from several threads at once. Errors: kNotFound (no such program, message names
-// it), kInvalidArgument (empty argv), kIo (cannot spawn).
+// Safe to call from several threads at once. Errors: kNotFound (no such program, or no such
+// working directory; the message names it), kInvalidArgument (empty argv), kIo (cannot spawn).
 Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
                                    const ProcessOptions& options = {});
 
