@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include "hdeploy/core/sha256.hpp"
 
 namespace hdeploy {
 namespace {
@@ -86,6 +91,163 @@ TEST(Npy, WriteAndReadFile) {
   EXPECT_EQ(back->shape, (std::vector<std::int64_t>{1, 2, 2, 3}));
   EXPECT_EQ(back->data, values);
   std::filesystem::remove(path);
+}
+
+class NpyFileWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hdeploy_npy_writer_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  // Everything in the test folder, so a leftover temporary file is seen.
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  static std::span<const std::uint8_t> bytes_of(const std::vector<float>& v) {
+    return {reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * sizeof(float)};
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(NpyFileWriterTest, StreamedChunksEqualSerializeNpyAndHashTheFile) {
+  const auto path = dir_ / "sub" / "calib.npy";  // the folder is created
+  std::vector<float> all(std::size_t{2} * 3 * 2 * 3);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<float>(i) * 1.5F;
+  auto writer = NpyFileWriter::create(path, DType::kFloat32, {2, 3, 2, 3}, Overwrite::kRefuse);
+  ASSERT_TRUE(writer) << writer.error().message;
+  EXPECT_EQ(writer->data_bytes_expected(), all.size() * sizeof(float));
+  const auto bytes = bytes_of(all);
+  ASSERT_TRUE(writer->append(bytes.subspan(0, 20)));
+  ASSERT_TRUE(writer->append(bytes.subspan(20, 0)));
+  ASSERT_TRUE(writer->append(bytes.subspan(20)));
+  EXPECT_TRUE(writer->sha256().empty());
+  EXPECT_FALSE(std::filesystem::exists(path));  // nothing under the real name before commit
+  ASSERT_TRUE(writer->commit());
+
+  auto back = read_npy(path);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->shape, (std::vector<std::int64_t>{2, 3, 2, 3}));
+  ASSERT_EQ(back->as_float().size(), all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(back->as_float()[i], all[i]);
+  // Byte for byte what the whole-array writer produces, and the digest is the file's.
+  auto file = read_file(path);
+  ASSERT_TRUE(file);
+  EXPECT_EQ(*file, serialize_npy(DType::kFloat32, {2, 3, 2, 3}, bytes));
+  EXPECT_EQ(writer->sha256(), sha256_hex(*file));
+  EXPECT_EQ(std::vector<std::string>{"calib.npy"}, [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ / "sub")) {
+      names.push_back(e.path().filename().string());
+    }
+    return names;
+  }());
+}
+
+TEST_F(NpyFileWriterTest, WrongByteCountIsRefusedAndLeavesNothing) {
+  const auto path = dir_ / "short.npy";
+  std::vector<std::uint8_t> six(6, 1);
+  {
+    auto writer = NpyFileWriter::create(path, DType::kUint8, {2, 4}, Overwrite::kRefuse);
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE(writer->append(six));
+    auto committed = writer->commit();
+    ASSERT_FALSE(committed);
+    EXPECT_EQ(committed.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(committed.error().message.find("short.npy"), std::string::npos);
+    EXPECT_NE(committed.error().message.find("needs 8"), std::string::npos);
+  }
+  EXPECT_TRUE(files().empty());
+  {
+    auto writer = NpyFileWriter::create(path, DType::kUint8, {2, 2}, Overwrite::kRefuse);
+    ASSERT_TRUE(writer);
+    auto too_many = writer->append(six);
+    ASSERT_FALSE(too_many);
+    EXPECT_EQ(too_many.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(writer->data_bytes_written(), 0U);  // the refused chunk was not written
+  }
+  EXPECT_TRUE(files().empty());
+}
+
+TEST_F(NpyFileWriterTest, AbandonedWriterLeavesNothing) {
+  const auto path = dir_ / "abandoned.npy";
+  {
+    auto writer = NpyFileWriter::create(path, DType::kUint8, {4}, Overwrite::kRefuse);
+    ASSERT_TRUE(writer);
+    EXPECT_EQ(files().size(), 1U);  // the temporary file, not the output
+    EXPECT_FALSE(std::filesystem::exists(path));
+    ASSERT_TRUE(writer->append(std::vector<std::uint8_t>{1, 2}));
+    // Moving keeps one owner of the temporary file.
+    NpyFileWriter moved = std::move(*writer);
+    EXPECT_EQ(moved.data_bytes_written(), 2U);
+  }
+  EXPECT_TRUE(files().empty());
+}
+
+TEST_F(NpyFileWriterTest, RefusesAnExistingFileUnlessAllowed) {
+  const auto path = dir_ / "exists.npy";
+  ASSERT_TRUE(write_text_file_atomic(path, "keep me", Overwrite::kRefuse));
+  auto refused = NpyFileWriter::create(path, DType::kUint8, {1}, Overwrite::kRefuse);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(refused.error().message.find("--force"), std::string::npos);
+  EXPECT_EQ(*read_text_file(path), "keep me");
+
+  // The file appears between create() and commit(): link() refuses to replace it.
+  const auto late = dir_ / "late.npy";
+  auto racing = NpyFileWriter::create(late, DType::kUint8, {1}, Overwrite::kRefuse);
+  ASSERT_TRUE(racing);
+  ASSERT_TRUE(racing->append(std::vector<std::uint8_t>{7}));
+  ASSERT_TRUE(write_text_file_atomic(late, "first", Overwrite::kRefuse));
+  auto lost = racing->commit();
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(*read_text_file(late), "first");
+
+  auto allowed = NpyFileWriter::create(path, DType::kUint8, {1}, Overwrite::kAllow);
+  ASSERT_TRUE(allowed);
+  ASSERT_TRUE(allowed->append(std::vector<std::uint8_t>{42}));
+  ASSERT_TRUE(allowed->commit());
+  auto back = read_npy(path);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->as_uint8()[0], 42);
+  EXPECT_EQ(files(), (std::vector<std::string>{"exists.npy", "late.npy"}));
+}
+
+TEST_F(NpyFileWriterTest, ShrinkingTheLeadingDimensionRewritesTheHeader) {
+  const auto path = dir_ / "shrunk.npy";
+  auto writer = NpyFileWriter::create(path, DType::kUint8, {1000, 2}, Overwrite::kRefuse);
+  ASSERT_TRUE(writer);
+  std::vector<std::uint8_t> rows = {1, 2, 3, 4, 5, 6};
+  ASSERT_TRUE(writer->append(rows));
+  EXPECT_EQ(writer->shrink_leading_dimension(1001).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(writer->shrink_leading_dimension(-1).error().code, ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(writer->shrink_leading_dimension(3));
+  EXPECT_EQ(writer->shape(), (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(writer->data_bytes_expected(), 6U);
+  ASSERT_TRUE(writer->commit());
+  auto back = read_npy(path);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->shape, (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(back->data, rows);
+  auto file = read_file(path);
+  ASSERT_TRUE(file);
+  EXPECT_EQ(writer->sha256(), sha256_hex(*file));
+  EXPECT_EQ((file->size() - rows.size()) % 64, 0U);  // data still 64-byte aligned
+}
+
+TEST_F(NpyFileWriterTest, RejectsNegativeShapes) {
+  auto writer = NpyFileWriter::create(dir_ / "neg.npy", DType::kUint8, {-1, 2}, Overwrite::kAllow);
+  ASSERT_FALSE(writer);
+  EXPECT_EQ(writer.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(files().empty());
 }
 
 }  // namespace
