@@ -223,6 +223,7 @@ def test_no_dfc_prepares_everything_and_says_how(work):
     env = {"PATH": BASE_PATH}
     proc, r = compile_(work, "--hw-arch", "hailo8", check=1, env_extra=env)
     assert r["status"] == "not_run" and "hailo" in r["why"]
+    assert BASE_PATH not in r["why"]  # the short reason (tables); the error lists the folders
     assert r["dfc"] is None and all(s["status"] == "not_run" for s in r["stages"])
     lines = error_lines(proc)
     assert len(lines) == 1

@@ -107,6 +107,9 @@ def test_resnet18_end_to_end(resnet_run):
     assert "| HEF produced | not run |" in (out / "success.md").read_text()
     # Child stderr is forwarded, prefixed with the stage.
     assert "bench: " in proc.stderr and "[8/8] report: ran" in proc.stderr
+    assert "bench: bench:" not in proc.stderr and "hdeploy: bench: hdeploy:" not in proc.stderr
+    # The short reason: not the PATH folders the compile error lists.
+    assert os.environ["PATH"] not in rows["HEF produced"]["detail"]
 
 
 def test_second_run_skips_every_stage_and_prints_the_table(resnet_run):

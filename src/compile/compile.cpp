@@ -397,12 +397,18 @@ Result<CompileOutcome> run_compile(const CompileRequest& req) {
     return o;
   };
   if (!found) {
-    const std::string why = found.error().message;
+    // `why` is the short form (tables, manifests); the error carries every place looked in.
+    const bool searched_path_only = req.dfc.cli.empty() && req.dfc.python.empty();
+    const std::string why =
+        searched_path_only
+            ? "no Dataflow Compiler found (no `hailo` on PATH, no --dfc or --dfc-python given)"
+            : found.error().message;
     return finish_not_run(
         why, fmt::format("{}. {}. The model script and the commands are ready in {} "
                          "(model.alls, commands.sh; calibration set {}): run commands.sh there, "
                          "or this command again with the DFC",
-                         why, dfc_install_help(), req.out_dir.string(), req.calib.string()));
+                         found.error().message, dfc_install_help(), req.out_dir.string(),
+                         req.calib.string()));
   }
   if (auto s = probe_dfc_version(*o.dfc); !s) {
     if (o.dfc->frontend == DfcFrontend::kPython) {

@@ -655,7 +655,11 @@ class PipelineRun {
       lines.push_back(line);
       // The child's own "hdeploy: " prefix would repeat the parent's.
       constexpr std::string_view kChildPrefix = "hdeploy: ";
-      log_(prefix + (line.starts_with(kChildPrefix) ? line.substr(kChildPrefix.size()) : line));
+      std::string_view text = line;
+      if (text.starts_with(kChildPrefix)) text.remove_prefix(kChildPrefix.size());
+      // ... and so would its own "<stage>: " (bench prints "bench: ...").
+      if (text.starts_with(prefix)) text.remove_prefix(prefix.size());
+      log_(prefix + std::string(text));
     });
     r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     std::string log_text;
