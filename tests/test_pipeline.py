@@ -165,13 +165,20 @@ def test_changed_image_reruns_only_what_depends_on_it(resnet_run, tmp_path):
 
 
 def test_mobilenet_v2_synthetic_images(tmp_path):
+    # The spec given as a path, as the issue's `hdeploy pipeline models/mobilenet_v2.toml`.
     out = tmp_path / "mobilenet"
-    proc = pipeline("mobilenet_v2", "--out", out, "--json", check=0)
+    proc = pipeline(ROOT / "models" / "mobilenet_v2.toml", "--out", out, "--json", check=0)
     result = json.loads(proc.stdout)
     rows = table(result)
+    assert list(rows) == ROWS
     assert rows["ONNX export validated"]["result"] == "yes"
+    assert "vs PyTorch, top-1 agrees" in rows["ONNX export validated"]["detail"]
     assert rows["HEF produced"]["result"] == "not run"
+    assert rows["inference on Hailo"]["result"] == "no"
     assert rows["FPS and latency measured"]["result"] == "yes"
+    assert rows["FPS and latency measured"]["detail"].startswith("sim, not hardware: ")
+    assert rows["CPU utilisation recorded"]["result"] == "yes"
+    assert stage_status(result)["report"] == "ran"
     assert "synthetic images" in proc.stderr
     assert any("32 synthetic images" in n for n in result["notes"])
     synthetic = sorted((out / "images").iterdir())
