@@ -350,7 +350,7 @@ Result<CompileOutcome> run_compile(const CompileRequest& req) {
 
   // 2. The model script.
   o.gpu = detect_gpu(req.gpu_mode, req.nvidia_smi);
-  o.script = render_model_script(req.spec, o.gpu, "hdeploy " + req.hdeploy_version);
+  o.script = render_model_script(req.spec, o.gpu);
   for (const auto& w : o.script.warnings) warn(req, o, w);
 
   // 3. The DFC and the plan (with `hailo` as a stand-in when none was found, so that the

@@ -48,8 +48,7 @@ double to_0_255(float unit_value) {
   return std::strtod(decimal.c_str(), nullptr) * 255.0;
 }
 
-ModelScript render_model_script(const ModelSpec& spec, const GpuDetection& gpu,
-                                std::string_view made_by) {
+ModelScript render_model_script(const ModelSpec& spec, const GpuDetection& gpu) {
   ModelScript script;
   script.compression_level = spec.hailo.compression_level;
   if (gpu.visible || spec.hailo.optimization_level == 0) {
@@ -73,14 +72,10 @@ ModelScript render_model_script(const ModelSpec& spec, const GpuDetection& gpu,
     std += fmt::format("{}{}", c ? ", " : "", format_alls_number(to_0_255(p.std[c])));
   }
   std::string text;
-  text += fmt::format("# Model script for '{}', written by {}", spec.name, made_by);
-  text += spec.source.empty() ? "\n" : fmt::format(" from {}\n", spec.source.string());
-  text += "# Normalisation runs on the chip: the input is RGB 0-255, mean/std in 0-255 space.\n";
   text += fmt::format("normalization1 = normalization([{}], [{}])\n", mean, std);
   text += fmt::format("model_optimization_flavor(optimization_level={}, compression_level={})\n",
                       script.optimization_level, script.compression_level);
   if (!spec.hailo.model_script.empty()) {
-    text += "# From the spec's [hailo] model_script:\n";
     for (const auto& line : spec.hailo.model_script) text += line + "\n";
   }
   script.text = std::move(text);

@@ -23,7 +23,7 @@ ModelSpec shipped(const std::string& name) {
 TEST(ModelScriptTest, ImageNetSpecsGiveHailoMdNormalisationExactly) {
   for (const char* name : {"resnet18", "mobilenet_v2"}) {
     const ModelSpec spec = shipped(name);
-    const ModelScript s = render_model_script(spec, {true, "--gpu yes"}, "hdeploy test");
+    const ModelScript s = render_model_script(spec, {true, "--gpu yes"});
     EXPECT_NE(s.text.find(kImageNetLine), std::string::npos) << s.text;
     EXPECT_NE(s.text.find("model_optimization_flavor(optimization_level=2, compression_level=2)\n"),
               std::string::npos)
@@ -36,10 +36,8 @@ TEST(ModelScriptTest, ImageNetSpecsGiveHailoMdNormalisationExactly) {
 TEST(ModelScriptTest, WholeTextWithAGpu) {
   ModelSpec spec = shipped("resnet18");
   spec.source.clear();
-  const ModelScript s = render_model_script(spec, {true, "--gpu yes"}, "hdeploy 1.2.3");
+  const ModelScript s = render_model_script(spec, {true, "--gpu yes"});
   EXPECT_EQ(s.text,
-            "# Model script for 'resnet18', written by hdeploy 1.2.3\n"
-            "# Normalisation runs on the chip: the input is RGB 0-255, mean/std in 0-255 space.\n"
             "normalization1 = normalization([123.675, 116.28, 103.53], [58.395, 57.12, "
             "57.375])\n"
             "model_optimization_flavor(optimization_level=2, compression_level=2)\n");
@@ -47,7 +45,7 @@ TEST(ModelScriptTest, WholeTextWithAGpu) {
 
 TEST(ModelScriptTest, NoGpuForcesLevelZeroWithAWarning) {
   const ModelSpec spec = shipped("resnet18");
-  const ModelScript s = render_model_script(spec, {false, "nvidia-smi not found"}, "hdeploy");
+  const ModelScript s = render_model_script(spec, {false, "nvidia-smi not found"});
   EXPECT_EQ(s.optimization_level, 0);
   EXPECT_EQ(s.compression_level, 2);
   EXPECT_NE(s.text.find("model_optimization_flavor(optimization_level=0, compression_level=2)\n"),
@@ -62,7 +60,7 @@ TEST(ModelScriptTest, LevelZeroInTheSpecNeedsNoGpuAndNoWarning) {
   ModelSpec spec = shipped("resnet18");
   spec.hailo.optimization_level = 0;
   spec.hailo.compression_level = 1;
-  const ModelScript s = render_model_script(spec, {false, "--gpu no"}, "hdeploy");
+  const ModelScript s = render_model_script(spec, {false, "--gpu no"});
   EXPECT_EQ(s.optimization_level, 0);
   EXPECT_TRUE(s.warnings.empty());
   EXPECT_NE(s.text.find("optimization_level=0, compression_level=1)"), std::string::npos);
@@ -72,7 +70,7 @@ TEST(ModelScriptTest, SpecLinesComeLastInOrder) {
   ModelSpec spec = shipped("resnet18");
   spec.hailo.model_script = {"performance_param(fps=500)",
                              "resources_param(max_control_utilization=0.6)"};
-  const ModelScript s = render_model_script(spec, {true, "--gpu yes"}, "hdeploy");
+  const ModelScript s = render_model_script(spec, {true, "--gpu yes"});
   const auto flavor = s.text.find("model_optimization_flavor(");
   const auto first = s.text.find("performance_param(fps=500)\n");
   const auto second = s.text.find("resources_param(max_control_utilization=0.6)\n");
@@ -88,7 +86,7 @@ TEST(ModelScriptTest, OtherNormalisationsPrintShortest) {
   ModelSpec spec = shipped("resnet18");
   spec.preprocess.mean = {0.5F, 0.5F, 0.5F};
   spec.preprocess.std = {0.5F, 1.0F, 0.25F};
-  const ModelScript s = render_model_script(spec, {true, "x"}, "hdeploy");
+  const ModelScript s = render_model_script(spec, {true, "x"});
   EXPECT_NE(s.text.find("normalization([127.5, 127.5, 127.5], [127.5, 255.0, 63.75])"),
             std::string::npos)
       << s.text;

@@ -41,10 +41,11 @@ struct ModelScript {
   std::vector<std::string> warnings;  // e.g. level forced to 0 without a GPU
 };
 
-// Renders the .alls: a comment header naming `made_by` and the spec, `normalization1 =
-// normalization([..], [..])`, `model_optimization_flavor(optimization_level=L,
-// compression_level=C)` and the spec's [hailo] model_script lines. Pure: no I/O.
-ModelScript render_model_script(const ModelSpec& spec, const GpuDetection& gpu,
-                                std::string_view made_by);
+// Renders the .alls: `normalization1 = normalization([..], [..])`,
+// `model_optimization_flavor(optimization_level=L, compression_level=C)` and the spec's [hailo]
+// model_script lines. Commands only, no comments: no published model script has them, so the
+// DFC's parser is not trusted with them; what made the file is recorded in manifest.json and
+// commands.sh instead. Pure: no I/O.
+ModelScript render_model_script(const ModelSpec& spec, const GpuDetection& gpu);
 
 }  // namespace hdeploy::compile
