@@ -483,7 +483,7 @@ Result<CompileOutcome> run_compile(const CompileRequest& req) {
     } else {
       o.status = CompileStatus::kCompiled;
       info(req,
-           fmt::format("HEF {}: {} , input {}x{}x{}, {} classes, compiler {}",
+           fmt::format("HEF {}: {}, input {}x{}x{}, {} classes, compiler {}",
                        o.plan.final_hef.string(), check->arch, check->input[0], check->input[1],
                        check->input[2], check->output_classes, check->compiler_version));
     }
