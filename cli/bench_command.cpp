@@ -27,6 +27,7 @@
 #include "hdeploy/core/model_spec.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/sha256.hpp"
+#include "hdeploy/core/utc_time.hpp"
 #include "hdeploy/preprocess/preprocessor.hpp"
 #include "hdeploy/runtime/cpu_backend.hpp"
 #include "hdeploy/runtime/engine.hpp"
@@ -103,15 +104,6 @@ std::optional<std::vector<double>> parse_percentiles(const std::string& text) {
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
   return values;
-}
-
-std::string utc_stamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
-  return text;
 }
 
 // A printed number with its unit, or the record's reason it is missing.
@@ -238,7 +230,7 @@ class BenchCommand : public Command {
 
     HDEPLOY_ASSIGN_OR_RETURN(std::string backend_kind, choose_backend(is_hef));
     if (out_dir_.empty()) {
-      out_dir_ = fs::path("hdeploy-runs") / fmt::format("{}-{}-{}-{}", utc_stamp(),
+      out_dir_ = fs::path("hdeploy-runs") / fmt::format("{}-{}-{}-{}", utc_now_compact(),
                                                         model_path_.stem().string(), backend_kind,
                                                         scenario_name_);
     }

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "hdeploy/bench/system_sampler.hpp"
+#include "hdeploy/core/utc_time.hpp"
 
 namespace hdeploy::bench {
 namespace {
@@ -91,16 +92,6 @@ std::optional<std::string> os_release_value(std::string_view text, std::string_v
     return true;
   });
   return found;
-}
-
-// "2024-05-01T12:34:56Z".
-std::string utc_now_iso8601() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  ::gmtime_r(&now, &utc);
-  char text[32];
-  const auto size = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return {text, size};
 }
 
 // Sets `key` to `value`, or to null with "<key>_why" = `why`.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hdeploy/runtime/sim_backend.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace hdeploy::bench {
 namespace {
@@ -740,23 +741,7 @@ void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
             static_cast<std::streamsize>(bytes.size()));
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            fmt::format("hdeploy_runner_test_{}_{}", ::getpid(), counter_++);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using hdeploy::test_support::TempDir;
 
 ModelSpec small_spec() {
   ModelSpec spec;

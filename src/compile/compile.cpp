@@ -10,6 +10,7 @@
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/sha256.hpp"
+#include "hdeploy/core/utc_time.hpp"
 
 #ifndef HDEPLOY_VERSION
 #define HDEPLOY_VERSION "0.0.0"
@@ -58,15 +59,6 @@ Result<std::string> read_npy_header(const fs::path& path, std::uint64_t& data_of
   }
   data_offset = start + header_len;
   return header;
-}
-
-std::string iso_utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 json path_or_null(const std::optional<fs::path>& p) {
@@ -257,7 +249,7 @@ Status write_manifest(const CompileRequest& req, CompileOutcome& o) {
   json m;
   m["format"] = "hdeploy-compile";
   m["version"] = 1;
-  m["created"] = iso_utc_now();
+  m["created"] = utc_now_iso8601();
   m["hdeploy_version"] = req.hdeploy_version;
   m["command_line"] = req.command_line;
   m["model"] = req.spec.name;

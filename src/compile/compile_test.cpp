@@ -9,26 +9,13 @@
 
 #include "hdeploy/core/npy.hpp"
 #include "hdeploy/onnx/lint.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace hdeploy::compile {
 namespace {
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& stem) {
-    path_ = fs::temp_directory_path() / (stem + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using hdeploy::test_support::TempDir;
 
 struct ClassifierOptions {
   std::int64_t size = 224;

@@ -6,27 +6,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/temp_dir.hpp"
+
 namespace hdeploy::compile {
 namespace {
 namespace fs = std::filesystem;
 using Argv = std::vector<std::string>;
 
-// A fresh temp folder, removed on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& stem) {
-    path_ = fs::temp_directory_path() / (stem + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using hdeploy::test_support::TempDir;
 
 fs::path write_script(const fs::path& path, const std::string& body) {
   std::ofstream(path) << "#!/bin/sh\n" << body << "\n";

@@ -7,26 +7,13 @@
 
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/core/sha256.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace hdeploy::pipeline {
 namespace {
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hdeploy-manifest-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using hdeploy::test_support::TempDir;
 
 void write(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());

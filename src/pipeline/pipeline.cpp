@@ -10,6 +10,7 @@
 
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/core/sha256.hpp"
+#include "hdeploy/core/utc_time.hpp"
 #include "hdeploy/pipeline/synthetic_images.hpp"
 
 namespace hdeploy::pipeline {
@@ -51,15 +52,6 @@ Result<double> parse_duration_seconds(std::string_view text) {
 namespace {
 
 constexpr std::string_view kKeyVersion = "hdeploy-pipeline-key-1";
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // A path as the manifest names it: relative to the pipeline folder when inside it.
 std::string manifest_path(const fs::path& path, const fs::path& dir) {
@@ -603,7 +595,7 @@ class PipelineRun {
     HDEPLOY_ASSIGN_OR_RETURN(StagePlan p, plan(stage));
     StageRecord r;
     r.stage = stage;
-    r.started = utc_now();
+    r.started = utc_now_iso8601();
     if (!p.not_run_why.empty()) {
       r.status = StageStatus::kNotRun;
       r.why = p.not_run_why;

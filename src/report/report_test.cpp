@@ -8,6 +8,8 @@
 #include <random>
 #include <sstream>
 
+#include "testing/temp_dir.hpp"
+
 namespace hdeploy::report {
 namespace {
 namespace fs = std::filesystem;
@@ -210,22 +212,7 @@ RunRecord make_run(const Spec& spec, const std::string& path = "/runs/base/run.j
   return std::move(run).value();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            fmt::format("report_test_{}_{}", ::getpid(), std::random_device{}());
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using hdeploy::test_support::TempDir;
 
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
