@@ -25,8 +25,8 @@ TEST(UtcTime, NowIsTodayInBothForms) {
   ASSERT_EQ(compact.size(), 16U);
   // Same date unless midnight falls between the two calls.
   const std::string iso_date = iso.substr(0, 4) + iso.substr(5, 2) + iso.substr(8, 2);
-  EXPECT_TRUE(compact.starts_with(iso_date) || iso.substr(11, 8) == "23:59:59") << iso << " "
-                                                                               << compact;
+  EXPECT_TRUE(compact.starts_with(iso_date) || iso.substr(11, 8) == "23:59:59")
+      << iso << " " << compact;
 }
 
 }  // namespace
