@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "hdeploy/runtime/sim_backend.hpp"
+#include "preprocess/test_images.hpp"
 #include "testing/temp_dir.hpp"
 
 namespace hdeploy::bench {
@@ -675,64 +676,19 @@ TEST(Runner, ManyWorkersCompleteEveryFrameOnce) {
 
 // ---- frame sources ----
 
-// A PNG without compression (stored deflate blocks), 8-bit RGB.
+// An 8-bit RGB PNG (libpng, through the preprocess tests' encoder).
 std::vector<std::uint8_t> png_rgb(int width, int height, unsigned seed) {
-  std::array<std::uint32_t, 256> crc_table{};
-  for (std::uint32_t n = 0; n < 256; ++n) {
-    std::uint32_t c = n;
-    for (int k = 0; k < 8; ++k) c = (c & 1U) != 0 ? 0xEDB88320U ^ (c >> 1) : c >> 1;
-    crc_table[n] = c;
-  }
-  std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  const auto put32 = [](std::vector<std::uint8_t>& v, std::uint32_t x) {
-    for (int shift = 24; shift >= 0; shift -= 8) v.push_back(static_cast<std::uint8_t>(x >> shift));
-  };
-  const auto chunk = [&](const char* type, const std::vector<std::uint8_t>& data) {
-    put32(out, static_cast<std::uint32_t>(data.size()));
-    std::vector<std::uint8_t> body(type, type + 4);
-    body.insert(body.end(), data.begin(), data.end());
-    std::uint32_t crc = 0xFFFFFFFFU;
-    for (std::uint8_t b : body) crc = crc_table[(crc ^ b) & 0xFFU] ^ (crc >> 8);
-    out.insert(out.end(), body.begin(), body.end());
-    put32(out, crc ^ 0xFFFFFFFFU);
-  };
-  std::vector<std::uint8_t> header;
-  put32(header, static_cast<std::uint32_t>(width));
-  put32(header, static_cast<std::uint32_t>(height));
-  for (std::uint8_t b : {8, 2, 0, 0, 0}) header.push_back(b);  // 8-bit RGB
-  chunk("IHDR", header);
-  std::vector<std::uint8_t> raw;
+  std::vector<std::vector<std::uint8_t>> rows;
   for (int y = 0; y < height; ++y) {
-    raw.push_back(0);  // filter: none
-    for (int x = 0; x < width * 3; ++x) {
-      raw.push_back(
-          static_cast<std::uint8_t>((x * 37 + y * 11 + static_cast<int>(seed) * 97) & 0xFF));
+    std::vector<std::uint8_t>& row = rows.emplace_back();
+    for (int x = 0; x < width; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        row.push_back(static_cast<std::uint8_t>(
+            ((x * 3 + c) * 37 + y * 11 + static_cast<int>(seed) * 97) & 0xFF));
+      }
     }
   }
-  std::vector<std::uint8_t> zlib = {0x78, 0x01};
-  std::size_t at = 0;
-  do {
-    const std::size_t n = std::min<std::size_t>(65535, raw.size() - at);
-    const bool last = at + n == raw.size();
-    zlib.push_back(last ? 1 : 0);
-    zlib.push_back(static_cast<std::uint8_t>(n & 0xFF));
-    zlib.push_back(static_cast<std::uint8_t>(n >> 8));
-    zlib.push_back(static_cast<std::uint8_t>(~n & 0xFF));
-    zlib.push_back(static_cast<std::uint8_t>((~n >> 8) & 0xFF));
-    zlib.insert(zlib.end(), raw.begin() + static_cast<std::ptrdiff_t>(at),
-                raw.begin() + static_cast<std::ptrdiff_t>(at + n));
-    at += n;
-  } while (at < raw.size());
-  std::uint32_t a = 1;
-  std::uint32_t b = 0;
-  for (std::uint8_t v : raw) {
-    a = (a + v) % 65521;
-    b = (b + a) % 65521;
-  }
-  put32(zlib, (b << 16) | a);
-  chunk("IDAT", zlib);
-  chunk("IEND", {});
-  return out;
+  return hdeploy::testing::encode_png(width, height, 8, /*color_type=RGB*/ 2, rows);
 }
 
 void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {

@@ -14,75 +14,25 @@
 #include "hdeploy/core/npy.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/sha256.hpp"
+#include "preprocess/test_images.hpp"
 
 namespace hdeploy {
 namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
-// A minimal PNG encoder (8-bit RGB, stored deflate blocks): enough to make test images without
-// linking an encoder into this test.
-std::uint32_t crc32(const Bytes& data, std::size_t from) {
-  std::uint32_t crc = 0xffffffffU;
-  for (std::size_t i = from; i < data.size(); ++i) {
-    crc ^= data[i];
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320U & (0U - (crc & 1U)));
-  }
-  return crc ^ 0xffffffffU;
-}
-
-void put32(Bytes& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-void chunk(Bytes& png, const char* type, const Bytes& data) {
-  put32(png, static_cast<std::uint32_t>(data.size()));
-  const std::size_t start = png.size();
-  png.insert(png.end(), type, type + 4);
-  png.insert(png.end(), data.begin(), data.end());
-  put32(png, crc32(png, start));
-}
-
-Bytes encode_png_rgb(int width, int height, unsigned seed) {
-  Bytes raw;
+// An 8-bit RGB PNG (libpng, through the preprocess tests' encoder).
+std::vector<std::uint8_t> encode_png_rgb(int width, int height, unsigned seed) {
+  std::vector<std::vector<std::uint8_t>> rows;
   for (int y = 0; y < height; ++y) {
-    raw.push_back(0);  // filter: none
+    std::vector<std::uint8_t>& row = rows.emplace_back();
     for (int x = 0; x < width; ++x) {
-      raw.push_back(static_cast<std::uint8_t>((x * 7 + y * 3 + seed * 40) & 0xff));
-      raw.push_back(static_cast<std::uint8_t>((x * y + seed * 13) & 0xff));
-      raw.push_back(static_cast<std::uint8_t>((255 - x + y * 5 + seed) & 0xff));
+      row.push_back(static_cast<std::uint8_t>((x * 7 + y * 3 + seed * 40) & 0xff));
+      row.push_back(static_cast<std::uint8_t>((x * y + seed * 13) & 0xff));
+      row.push_back(static_cast<std::uint8_t>((255 - x + y * 5 + seed) & 0xff));
     }
   }
-  Bytes zlib = {0x78, 0x01};
-  for (std::size_t pos = 0; pos < raw.size() || pos == 0;) {
-    const std::size_t n = std::min<std::size_t>(65535, raw.size() - pos);
-    zlib.push_back(pos + n == raw.size() ? 1 : 0);
-    zlib.push_back(static_cast<std::uint8_t>(n & 0xff));
-    zlib.push_back(static_cast<std::uint8_t>(n >> 8));
-    zlib.push_back(static_cast<std::uint8_t>(~n & 0xff));
-    zlib.push_back(static_cast<std::uint8_t>((~n >> 8) & 0xff));
-    zlib.insert(zlib.end(), raw.begin() + static_cast<std::ptrdiff_t>(pos),
-                raw.begin() + static_cast<std::ptrdiff_t>(pos + n));
-    pos += n;
-    if (n == 0) break;
-  }
-  std::uint32_t a = 1;
-  std::uint32_t b = 0;
-  for (std::uint8_t v : raw) {
-    a = (a + v) % 65521;
-    b = (b + a) % 65521;
-  }
-  put32(zlib, (b << 16) | a);
-
-  Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  Bytes ihdr;
-  put32(ihdr, static_cast<std::uint32_t>(width));
-  put32(ihdr, static_cast<std::uint32_t>(height));
-  ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});  // 8-bit RGB, no interlace
-  chunk(png, "IHDR", ihdr);
-  chunk(png, "IDAT", zlib);
-  chunk(png, "IEND", {});
-  return png;
+  return hdeploy::testing::encode_png(width, height, 8, /*color_type=RGB*/ 2, rows);
 }
 
 class CalibrationTest : public ::testing::Test {
