@@ -194,18 +194,6 @@ Status move_into_place(const fs::path& tmp, const fs::path& out) {
   return {};
 }
 
-std::string resize_mode_name(ResizeMode mode) {
-  switch (mode) {
-    case ResizeMode::kShorterSide:
-      return "shorter_side";
-    case ResizeMode::kExact:
-      return "exact";
-    case ResizeMode::kNone:
-      return "none";
-  }
-  return "none";
-}
-
 // A float from the spec as the decimal the user wrote (0.485F → 0.485, not 0.48500001…).
 double as_written(float value) { return std::strtod(fmt::format("{}", value).c_str(), nullptr); }
 
@@ -307,7 +295,7 @@ class ExportCommand : public Command {
           {"labels", labels}}},
         {"input", {{"height", spec.input_height}, {"width", spec.input_width}}},
         {"preprocess",
-         {{"resize_mode", resize_mode_name(spec.preprocess.resize_mode)},
+         {{"resize_mode", to_string(spec.preprocess.resize_mode)},
           {"resize", spec.preprocess.resize},
           {"resize_height", spec.preprocess.resize_height},
           {"resize_width", spec.preprocess.resize_width},

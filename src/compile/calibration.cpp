@@ -39,18 +39,6 @@ std::string reason_without_name(const std::string& message, const std::string& n
   return message;
 }
 
-const char* resize_mode_name(ResizeMode mode) {
-  switch (mode) {
-    case ResizeMode::kShorterSide:
-      return "shorter_side";
-    case ResizeMode::kExact:
-      return "exact";
-    case ResizeMode::kNone:
-      break;
-  }
-  return "none";
-}
-
 // One candidate after decode and preprocessing, or why it could not be used.
 struct Prepared {
   std::size_t index = 0;
@@ -243,7 +231,7 @@ nlohmann::json CalibrationSet::to_json() const {
     skips.push_back({{"path", skip.path.lexically_relative(image_dir).generic_string()},
                      {"reason", skip.reason}});
   }
-  json resize = {{"mode", resize_mode_name(preprocess.resize_mode)},
+  json resize = {{"mode", to_string(preprocess.resize_mode)},
                  {"interpolation", preprocess.interpolation},
                  {"antialias", preprocess.antialias}};
   if (preprocess.resize_mode == ResizeMode::kShorterSide)

@@ -95,6 +95,18 @@ class SpecReader {
 
 }  // namespace
 
+const char* to_string(ResizeMode mode) {
+  switch (mode) {
+    case ResizeMode::kShorterSide:
+      return "shorter_side";
+    case ResizeMode::kExact:
+      return "exact";
+    case ResizeMode::kNone:
+      return "none";
+  }
+  return "none";
+}
+
 Result<ModelSpec> parse_model_spec(std::string_view toml_text, const fs::path& source) {
   const std::string name = source.empty() ? std::string("<spec>") : source.string();
   toml::table root;

@@ -124,3 +124,24 @@ TEST(ModelSpec, ResolveUnknownNameListsShipped) {
 
 }  // namespace
 }  // namespace hdeploy
+
+namespace hdeploy {
+namespace {
+
+TEST(ResizeModeName, SpellsWhatTheSpecFileSays) {
+  EXPECT_STREQ(to_string(ResizeMode::kShorterSide), "shorter_side");
+  EXPECT_STREQ(to_string(ResizeMode::kExact), "exact");
+  EXPECT_STREQ(to_string(ResizeMode::kNone), "none");
+  // Each name reads back as its mode.
+  for (ResizeMode mode : {ResizeMode::kShorterSide, ResizeMode::kExact, ResizeMode::kNone}) {
+    std::string toml = std::string("[model]\nname = \"m\"\n[preprocess]\nresize_mode = \"") +
+                       to_string(mode) + "\"\n";
+    if (mode == ResizeMode::kExact) toml += "resize = [256, 256]\n";
+    auto spec = parse_model_spec(toml, "m.toml");
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->preprocess.resize_mode, mode);
+  }
+}
+
+}  // namespace
+}  // namespace hdeploy

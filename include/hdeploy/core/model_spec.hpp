@@ -19,6 +19,9 @@ enum class ResizeMode {
   kNone,
 };
 
+// The spec file's spelling: "shorter_side", "exact", "none".
+const char* to_string(ResizeMode mode);
+
 struct PreprocessSpec {
   ResizeMode resize_mode = ResizeMode::kShorterSide;
   int resize = 256;                        // kShorterSide: the shorter side's target, in pixels
