@@ -3,6 +3,7 @@
 Run with the Python that imports torch (Debian's /usr/bin/python3): scripts/test does.
 HDEPLOY_BIN overrides the binary (default: build/hdeploy).
 """
+import hashlib
 import os
 import pathlib
 import subprocess
@@ -55,3 +56,17 @@ def exported(tmp_path_factory):
         run_hdeploy("export", name, "--weights", "none", "--out", base / name, check=0)
         out[name] = base / name
     return out
+
+
+def sha256(path):
+    """Hex SHA-256 of a file, to compare with what hdeploy records."""
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def one_error_line(proc, *needles):
+    """The single stderr line that says "error", holding every needle; returns it."""
+    lines = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert str(needle) in lines[0], lines[0]
+    return lines[0]

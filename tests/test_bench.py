@@ -3,7 +3,6 @@ known), the cpu backend on an exported ResNet18, the record format (docs/run-rec
 every usage error."""
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import time
@@ -13,7 +12,7 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from conftest import ROOT, hdeploy_binary, run_hdeploy
+from conftest import ROOT, hdeploy_binary, one_error_line, run_hdeploy
 
 HEF_DIR = (ROOT / ".." / "shared" / "hef").resolve()
 HAILO8_HEF = HEF_DIR / "dbd_autoSkillCheck_model.hef"  # compiled for Hailo-8: --device hailo8
@@ -41,14 +40,6 @@ def measured(record):
     flags = np.array(frames["flags"])
     keep = (flags & (1 | 2 | 4)) == 0
     return {k: np.array(frames[k])[keep] for k in frames["fields"]}
-
-
-def one_error_line(proc, *needles):
-    lines = [line for line in proc.stderr.splitlines() if "error" in line]
-    assert len(lines) == 1, proc.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def test_latency_scenario_measures_the_sim_latency(tmp_path):

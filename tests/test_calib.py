@@ -2,7 +2,6 @@
 CenterCrop(224) of each image bit for bit (as uint8 values in float32 NHWC), in the order a
 Python re-implementation of the seeded shuffle predicts, with a manifest whose hashes are the
 files', and every error path. All images are generated here."""
-import hashlib
 import json
 import shutil
 import signal
@@ -14,7 +13,7 @@ import pytest
 from PIL import Image, ImageOps
 from torchvision import transforms
 
-from conftest import ROOT, hdeploy_binary, run_hdeploy
+from conftest import ROOT, hdeploy_binary, one_error_line, run_hdeploy, sha256
 
 RESIZE_CROP = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224)])
 JSON_KEYS = {"npy", "manifest", "shape", "count_requested", "count_used", "skipped", "seed",
@@ -124,18 +123,6 @@ def calib(image_dir, out, *extra, check=0, model="resnet18", json_out=True):
         args.append("--json")
     proc = run_hdeploy(*args, check=check)
     return proc, (json.loads(proc.stdout) if check == 0 and json_out else None)
-
-
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def one_error_line(proc, *needles):
-    lines = [line for line in proc.stderr.splitlines() if "error" in line]
-    assert len(lines) == 1, proc.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 # ---- the set --------------------------------------------------------------------------------

@@ -1,18 +1,16 @@
 """End-to-end tests of `hdeploy compile` without the Dataflow Compiler: a stand-in `hailo`
 executable (tests/standin/hailo) and a stand-in hailo_sdk_client package play the DFC, so that
 the orchestration, logs, failures, missing outputs and HEF verification are all exercised."""
-import hashlib
 import json
 import os
 import pathlib
-import shutil
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from conftest import ROOT, run_hdeploy
+from conftest import ROOT, run_hdeploy, sha256
 
 STANDIN = ROOT / "tests" / "standin"
 HEF_DIR = (ROOT / ".." / "shared" / "hef").resolve()
@@ -46,10 +44,6 @@ def calib(path, n=8, size=224, dtype=np.float32, layout="nhwc"):
     rng = np.random.default_rng(0)
     np.save(path, (rng.random(shape) * 255).astype(dtype))
     return path
-
-
-def sha256(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
 @pytest.fixture

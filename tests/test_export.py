@@ -5,7 +5,6 @@ Run with Debian's Python (it has torch, torchvision, onnx):
 Full exports take 5-20 s each on two cores; this file runs 8 of them plus the session fixture's
 2, and a few that fail early.
 """
-import hashlib
 import json
 import os
 import pathlib
@@ -17,16 +16,12 @@ import pytest
 import torch
 import torchvision
 
-from conftest import run_hdeploy
+from conftest import run_hdeploy, sha256
 
 SHAPES = {"resnet18": ([1, 3, 224, 224], [1, 1000]),
           "mobilenet_v2": ([1, 3, 224, 224], [1, 1000])}
 REQUIRED = ["model.onnx", "labels.txt", "reference/image.png", "reference/input.npy",
             "reference/output.npy"]
-
-
-def sha256(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
 def dims(value_info):

@@ -1,7 +1,6 @@
 """hdeploy infer on the CPU: agrees with PyTorch's top-5 through torchvision's transforms."""
 import json
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image

@@ -1,11 +1,10 @@
 """hdeploy infer through the sim backend (an emulated Hailo device) and its errors."""
 import json
-import pathlib
 
 import pytest
 
 import torch_models
-from conftest import ROOT, run_hdeploy
+from conftest import ROOT, one_error_line, run_hdeploy
 
 HEF_DIR = (ROOT / ".." / "shared" / "hef").resolve()
 HAILO8_HEF = HEF_DIR / "dbd_autoSkillCheck_model.hef"
@@ -21,14 +20,6 @@ def images(tmp_path_factory):
         torch_models.synthetic_image(300 + i, w, h).save(path)
         paths.append(path)
     return paths
-
-
-def one_error_line(proc, *needles):
-    lines = [line for line in proc.stderr.splitlines() if "error" in line]
-    assert len(lines) == 1, proc.stderr
-    for needle in needles:
-        assert str(needle) in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])

@@ -1,7 +1,6 @@
 """End-to-end tests of `hdeploy inspect`: HEF text and JSON against what HailoRT 4.20 reports
 (../shared/hef/expected), compatibility verdicts, ONNX summaries, and the error paths."""
 import json
-import pathlib
 
 import pytest
 

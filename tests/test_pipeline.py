@@ -3,25 +3,19 @@
 Export costs ~20 s under torch, so the heavy runs are few and shared (module fixtures); the
 cheap checks (a second run that skips, --until/--from on copies, error paths) reuse them.
 """
-import hashlib
 import json
 import os
-import pathlib
 import shutil
 
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_hdeploy
+from conftest import ROOT, run_hdeploy, sha256
 
 STANDIN_DIR = ROOT / "tests" / "standin"
 GIVEN_HEF = (ROOT / ".." / "shared" / "hef" / "dbd_autoSkillCheck_model.hef").resolve()
 ROWS = ["ONNX export validated", "HEF produced", "inference on Hailo", "FPS and latency measured",
         "CPU utilisation recorded"]
-
-
-def sha256(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
 def table(result_json):
