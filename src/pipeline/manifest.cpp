@@ -146,7 +146,34 @@ Status write_manifest(const fs::path& path, const Manifest& manifest) {
   return write_text_file_atomic(path, to_json(manifest).dump(2) + "\n", Overwrite::kAllow);
 }
 
-Result<int> verify_outputs(const StageRecord& record, const fs::path& dir) {
+Result<std::string> FileHashes::sha256(const fs::path& path) {
+  std::error_code ec;
+  const fs::path key = fs::absolute(path, ec).lexically_normal();
+  const std::uintmax_t size = fs::file_size(path, ec);
+  const fs::file_time_type modified = ec ? fs::file_time_type{} : fs::last_write_time(path, ec);
+  if (!ec) {
+    if (const auto it = known_.find(key);
+        it != known_.end() && it->second.size == size && it->second.modified == modified) {
+      return it->second.sha256;
+    }
+  }
+  HDEPLOY_ASSIGN_OR_RETURN(std::string hash, sha256_file_hex(path));
+  ++files_hashed_;
+  if (!ec) known_[key] = Known{size, modified, hash};
+  return hash;
+}
+
+void FileHashes::forget_under(const fs::path& dir) {
+  std::error_code ec;
+  const fs::path root = fs::absolute(dir, ec).lexically_normal();
+  std::erase_if(known_, [&](const auto& entry) {
+    const auto [end, _] =
+        std::mismatch(root.begin(), root.end(), entry.first.begin(), entry.first.end());
+    return end == root.end();
+  });
+}
+
+Result<int> verify_outputs(const StageRecord& record, const fs::path& dir, FileHashes& hashes) {
   int checked = 0;
   for (const auto& [rel, expected] : record.outputs) {
     const fs::path path = dir / rel;
@@ -155,7 +182,7 @@ Result<int> verify_outputs(const StageRecord& record, const fs::path& dir) {
       return fail(ErrorCode::kFailed, "{}: missing (stage {} recorded it in the manifest)",
                   path.string(), stage_name(record.stage));
     }
-    HDEPLOY_ASSIGN_OR_RETURN(std::string actual, sha256_file_hex(path));
+    HDEPLOY_ASSIGN_OR_RETURN(std::string actual, hashes.sha256(path));
     if (actual != expected) {
       return fail(ErrorCode::kFailed,
                   "{}: changed since stage {} wrote it (SHA-256 {}…, the manifest records {}…)",

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 
 #include "hdeploy/core/file.hpp"
@@ -118,20 +119,51 @@ TEST(Manifest, VerifyOutputsFindsMissingAndChangedFiles) {
   StageRecord r;
   r.stage = Stage::kCalib;
   r.outputs["calib/calib.npy"] = *sha256_file_hex(tmp.path() / "calib/calib.npy");
-  auto ok = verify_outputs(r, tmp.path());
+  FileHashes hashes;
+  auto ok = verify_outputs(r, tmp.path(), hashes);
   ASSERT_TRUE(ok);
   EXPECT_EQ(*ok, 1);
 
   write(tmp.path() / "calib/calib.npy", "tampered");
-  auto changed = verify_outputs(r, tmp.path());
+  auto changed = verify_outputs(r, tmp.path(), hashes);
   ASSERT_FALSE(changed);
   EXPECT_EQ(changed.error().code, ErrorCode::kFailed);
   EXPECT_NE(changed.error().message.find("calib/calib.npy: changed"), std::string::npos);
 
   fs::remove(tmp.path() / "calib/calib.npy");
-  auto missing = verify_outputs(r, tmp.path());
+  auto missing = verify_outputs(r, tmp.path(), hashes);
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("missing"), std::string::npos);
+}
+
+TEST(FileHashes, HashesEachFileOnceUntilItChangesOrIsForgotten) {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "calib/calib.npy";
+  write(file, "npy bytes");
+  FileHashes hashes;
+  const auto first = hashes.sha256(file);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, *sha256_file_hex(file));
+  EXPECT_EQ(*hashes.sha256(tmp.path() / "calib" / ".." / "calib" / "calib.npy"), *first);
+  EXPECT_EQ(hashes.files_hashed(), 1U);  // the second call (same file, other spelling) is free
+
+  // Rewritten: another size and modification time, so it is read again.
+  write(file, "other bytes!");
+  fs::last_write_time(file, fs::last_write_time(file) + std::chrono::seconds(5));
+  EXPECT_EQ(*hashes.sha256(file), *sha256_file_hex(file));
+  EXPECT_EQ(hashes.files_hashed(), 2U);
+
+  // A stage about to rewrite calib/: nothing under it is trusted any more.
+  hashes.forget_under(tmp.path() / "calib");
+  EXPECT_EQ(*hashes.sha256(file), *sha256_file_hex(file));
+  EXPECT_EQ(hashes.files_hashed(), 3U);
+  // Forgetting another folder keeps it.
+  hashes.forget_under(tmp.path() / "cal");
+  EXPECT_TRUE(hashes.sha256(file));
+  EXPECT_EQ(hashes.files_hashed(), 3U);
+
+  fs::remove(file);
+  EXPECT_FALSE(hashes.sha256(file));
 }
 
 }  // namespace

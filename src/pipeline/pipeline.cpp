@@ -92,19 +92,20 @@ Result<std::vector<fs::path>> list_images(const fs::path& dir) {
 }
 
 // Every regular file under `dir/rel`, as manifest path → SHA-256.
-Result<std::map<std::string, std::string>> hash_tree(const fs::path& dir, const std::string& rel) {
+Result<std::map<std::string, std::string>> hash_tree(const fs::path& dir, const std::string& rel,
+                                                     FileHashes& hashes) {
   std::map<std::string, std::string> out;
   std::error_code ec;
   const fs::path root = dir / rel;
   if (!fs::exists(root, ec)) return out;
   if (fs::is_regular_file(root, ec)) {
-    HDEPLOY_ASSIGN_OR_RETURN(out[rel], sha256_file_hex(root));
+    HDEPLOY_ASSIGN_OR_RETURN(out[rel], hashes.sha256(root));
     return out;
   }
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
-    HDEPLOY_ASSIGN_OR_RETURN(std::string hash, sha256_file_hex(it->path()));
+    HDEPLOY_ASSIGN_OR_RETURN(std::string hash, hashes.sha256(it->path()));
     out[manifest_path(it->path(), dir)] = std::move(hash);
   }
   if (ec) return fail(ErrorCode::kIo, "{}: cannot list: {}", root.string(), ec.message());
@@ -376,7 +377,7 @@ class PipelineRun {
       return fail(ErrorCode::kIo, "{}: cannot create the pipeline folder: {}", dir_.string(),
                   ec.message());
     }
-    HDEPLOY_ASSIGN_OR_RETURN(std::string spec_hash, sha256_file_hex(o_.spec_path));
+    HDEPLOY_ASSIGN_OR_RETURN(std::string spec_hash, hashes_.sha256(o_.spec_path));
     manifest_.hdeploy_version = o_.hdeploy_version;
     manifest_.hdeploy_commit = o_.hdeploy_commit;
     manifest_.spec_name = o_.spec_name;
@@ -412,7 +413,7 @@ class PipelineRun {
                     record == nullptr ? "no record" : "failed", stage_name(*o_.from),
                     stage_name(stage));
       }
-      auto checked = verify_outputs(*record, dir_);
+      auto checked = verify_outputs(*record, dir_, hashes_);
       if (!checked) {
         return fail(ErrorCode::kFailed,
                     "{}; copy the pipeline folder again from the build host, or rerun that stage "
@@ -600,7 +601,7 @@ class PipelineRun {
       r.status = StageStatus::kNotRun;
       r.why = p.not_run_why;
       if (stage == Stage::kCompile && !given_hef_.empty()) {
-        HDEPLOY_ASSIGN_OR_RETURN(r.outputs, hash_tree(dir_, given_hef_));
+        HDEPLOY_ASSIGN_OR_RETURN(r.outputs, hash_tree(dir_, given_hef_, hashes_));
         r.summary = {{"status", "given"}, {"hef", given_hef_}, {"why", r.why}};
       }
       return r;
@@ -613,7 +614,7 @@ class PipelineRun {
     key_text += '\n' + p.key_extra + '\n';
     for (const auto& input : p.inputs) {
       const std::string name = manifest_path(input, dir_);
-      auto hash = sha256_file_hex(input);
+      auto hash = hashes_.sha256(input);
       if (!hash) {
         r.status = StageStatus::kFailed;
         r.why = fmt::format("input {} is missing or unreadable ({}); rerun the stages before {}",
@@ -629,7 +630,7 @@ class PipelineRun {
     if (const StageRecord* previous = manifest_.find(stage);
         previous != nullptr && !o_.force && !o_.rerun.contains(stage) &&
         previous->status != StageStatus::kFailed && previous->cache_key == r.cache_key &&
-        verify_outputs(*previous, dir_)) {
+        verify_outputs(*previous, dir_, hashes_)) {
       StageRecord skipped = *previous;
       skipped.status = StageStatus::kSkipped;
       skipped.why = fmt::format("inputs unchanged (key {})", r.cache_key.substr(0, 12));
@@ -637,7 +638,10 @@ class PipelineRun {
     }
 
     std::error_code ec;
-    for (const auto& out : p.output_dirs) fs::remove_all(dir_ / out, ec);
+    for (const auto& out : p.output_dirs) {
+      hashes_.forget_under(dir_ / out);
+      fs::remove_all(dir_ / out, ec);
+    }
     std::vector<std::string> lines;
     const std::string prefix = fmt::format("{}: ", stage_name(stage));
     const auto t0 = Clock::now();
@@ -669,7 +673,7 @@ class PipelineRun {
     if (!p.label.empty()) r.summary["label"] = p.label;
     collect_versions(stage, j, r);
     for (const auto& out : p.output_dirs) {
-      HDEPLOY_ASSIGN_OR_RETURN(auto hashes, hash_tree(dir_, out));
+      HDEPLOY_ASSIGN_OR_RETURN(auto hashes, hash_tree(dir_, out, hashes_));
       r.outputs.insert(hashes.begin(), hashes.end());
     }
 
@@ -735,6 +739,7 @@ class PipelineRun {
   StageExecutor& executor_;
   const LogLine& log_;
   Manifest manifest_;
+  FileHashes hashes_;  // every file read or written in this run, hashed once
   PipelineOutcome outcome_;
   fs::path images_dir_;
   std::vector<fs::path> images_;

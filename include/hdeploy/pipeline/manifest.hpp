@@ -73,8 +73,30 @@ Result<Manifest> manifest_from_json(const nlohmann::json& j, const std::filesyst
 Result<Manifest> read_manifest(const std::filesystem::path& path);
 Status write_manifest(const std::filesystem::path& path, const Manifest& manifest);
 
+// SHA-256 of files, remembered for one pipeline run by (path, size, modification time), so a
+// file several steps read (calib.npy: calib's output, compile's input and cache key, the skip
+// check of a re-run) is read once. forget_under() drops what a stage is about to rewrite. Not
+// thread-safe.
+class FileHashes {
+ public:
+  // Errors: those of sha256_file_hex.
+  Result<std::string> sha256(const std::filesystem::path& path);
+  void forget_under(const std::filesystem::path& dir);
+  std::size_t files_hashed() const { return files_hashed_; }
+
+ private:
+  struct Known {
+    std::uintmax_t size = 0;
+    std::filesystem::file_time_type modified;
+    std::string sha256;
+  };
+  std::map<std::filesystem::path, Known> known_;
+  std::size_t files_hashed_ = 0;
+};
+
 // Checks that every output recorded for `record` exists under `dir` with its SHA-256; returns
 // how many files were checked. Errors: kFailed naming the first missing or changed file.
-Result<int> verify_outputs(const StageRecord& record, const std::filesystem::path& dir);
+Result<int> verify_outputs(const StageRecord& record, const std::filesystem::path& dir,
+                           FileHashes& hashes);
 
 }  // namespace hdeploy::pipeline
