@@ -45,7 +45,10 @@ fs::path find_data_dir(const fs::path& exe) {
   return HDEPLOY_SOURCE_DATA_DIR;
 }
 
-int exit_code(ErrorCode code) { return code == ErrorCode::kInvalidArgument ? 2 : 1; }
+// kInvalidArgument still maps to 2 until every command returns kUsage for its usage errors.
+int exit_code(ErrorCode code) {
+  return code == ErrorCode::kUsage || code == ErrorCode::kInvalidArgument ? 2 : 1;
+}
 
 }  // namespace
 }  // namespace hdeploy::cli

@@ -4,6 +4,8 @@ namespace hdeploy {
 
 const char* to_string(ErrorCode code) {
   switch (code) {
+    case ErrorCode::kUsage:
+      return "usage error";
     case ErrorCode::kInvalidArgument:
       return "invalid argument";
     case ErrorCode::kNotFound:

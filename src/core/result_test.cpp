@@ -52,6 +52,7 @@ TEST(Result, MoveOnlyValues) {
 }
 
 TEST(Result, ErrorCodeNames) {
+  EXPECT_STREQ(to_string(ErrorCode::kUsage), "usage error");
   EXPECT_STREQ(to_string(ErrorCode::kNotFound), "not found");
   EXPECT_STREQ(to_string(ErrorCode::kAlreadyExists), "already exists");
   EXPECT_EQ(make_error(ErrorCode::kIo, "{}-{}", 1, "x").message, "1-x");

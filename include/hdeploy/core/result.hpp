@@ -13,9 +13,10 @@
 
 namespace hdeploy {
 
-// What kind of failure; cli/main.cpp maps kInvalidArgument to exit 2 (usage), the rest to 1.
+// What kind of failure. cli/main.cpp maps kUsage to exit 2 and every other code to 1.
 enum class ErrorCode {
-  kInvalidArgument,  // a flag or value the user gave is wrong
+  kUsage,            // the command line is wrong (a flag or argument combination); cli/ only
+  kInvalidArgument,  // a value given to a library function is wrong
   kNotFound,         // a file, model or label does not exist
   kAlreadyExists,    // an output exists and --force was not given
   kIo,               // reading or writing failed (permissions, disk, truncated file)
