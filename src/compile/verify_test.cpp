@@ -13,11 +13,22 @@ namespace fs = std::filesystem;
 const fs::path kHailo8Classifier =
     fs::path(HDEPLOY_SHARED_DIR) / "hef" / "dbd_autoSkillCheck_model.hef";
 
+// The tests that read the shared HEF fail with this line, never pass vacuously, when it is absent.
+class VerifyHefTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::error_code ec;
+    ASSERT_TRUE(fs::is_regular_file(kHailo8Classifier, ec))
+        << kHailo8Classifier.string()
+        << " is missing: these tests read the real HEF files in ../shared/hef";
+  }
+};
+
 OnnxIo io(std::int64_t h, std::int64_t w, std::int64_t classes) {
   return OnnxIo{"input", h, w, 3, classes};
 }
 
-TEST(VerifyHefTest, MatchingRequestPasses) {
+TEST_F(VerifyHefTest, MatchingRequestPasses) {
   auto check = verify_hef_file(kHailo8Classifier, "hailo8", io(224, 224, 11));
   ASSERT_TRUE(check) << check.error().message;
   EXPECT_TRUE(check->ok) << (check->problems.empty() ? "" : check->problems[0]);
@@ -28,7 +39,7 @@ TEST(VerifyHefTest, MatchingRequestPasses) {
   EXPECT_TRUE(check->problems.empty());
 }
 
-TEST(VerifyHefTest, WrongArchNamesBoth) {
+TEST_F(VerifyHefTest, WrongArchNamesBoth) {
   auto check = verify_hef_file(kHailo8Classifier, "hailo8l", io(224, 224, 11));
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
@@ -37,7 +48,7 @@ TEST(VerifyHefTest, WrongArchNamesBoth) {
   EXPECT_NE(check->problems[0].find("HAILO8L"), std::string::npos) << check->problems[0];
 }
 
-TEST(VerifyHefTest, WrongClassCountNamesBoth) {
+TEST_F(VerifyHefTest, WrongClassCountNamesBoth) {
   auto check = verify_hef_file(kHailo8Classifier, "hailo8", io(224, 224, 1000));
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
@@ -46,7 +57,7 @@ TEST(VerifyHefTest, WrongClassCountNamesBoth) {
   EXPECT_NE(check->problems[0].find("1000"), std::string::npos) << check->problems[0];
 }
 
-TEST(VerifyHefTest, WrongInputSizeNamesBoth) {
+TEST_F(VerifyHefTest, WrongInputSizeNamesBoth) {
   auto check = verify_hef_file(kHailo8Classifier, "hailo8", io(256, 256, 11));
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
@@ -55,13 +66,13 @@ TEST(VerifyHefTest, WrongInputSizeNamesBoth) {
   EXPECT_NE(check->problems[0].find("1x3x256x256"), std::string::npos) << check->problems[0];
 }
 
-TEST(VerifyHefTest, EveryMismatchIsListed) {
+TEST_F(VerifyHefTest, EveryMismatchIsListed) {
   auto check = verify_hef_file(kHailo8Classifier, "hailo8l", io(160, 160, 5));
   ASSERT_TRUE(check);
   EXPECT_EQ(check->problems.size(), 3U);
 }
 
-TEST(VerifyHefTest, UnreadableHefIsAnError) {
+TEST(VerifyHef, UnreadableHefIsAnError) {
   auto missing = verify_hef_file("/nonexistent/model.hef", "hailo8", io(224, 224, 11));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
@@ -71,7 +82,7 @@ TEST(VerifyHefTest, UnreadableHefIsAnError) {
   EXPECT_FALSE(truncated);
 }
 
-TEST(VerifyHefTest, ArchNames) {
+TEST(VerifyHef, ArchNames) {
   EXPECT_EQ(*hef_arch_for("hailo8"), "HAILO8");
   EXPECT_EQ(*hef_arch_for("hailo8l"), "HAILO8L");
   auto other = hef_arch_for("hailo15h");

@@ -1,7 +1,7 @@
 // Reading a HEF's metadata (HefReader::read_file: read, checksum, protobuf, vstream derivation)
 // against reading the same file into memory once, in the same run. The reader should cost little
 // more than the read plus one checksum pass.
-//   build/bench/hef_bench [--benchmark_filter=...]   (HDEPLOY_HEF_BENCH_FILE overrides the file)
+//   build/benchmarks/hef_bench [--benchmark_filter=...]  (HDEPLOY_HEF_BENCH_FILE: another file)
 
 #include <benchmark/benchmark.h>
 
