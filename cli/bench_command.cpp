@@ -24,21 +24,21 @@
 #include "hdeploy/bench/statistics.hpp"
 #include "hdeploy/bench/system_sampler.hpp"
 #include "hdeploy/core/file.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/model_spec.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/sha256.hpp"
 #include "hdeploy/core/utc_time.hpp"
+#include "hdeploy/preprocess/image_files.hpp"
 #include "hdeploy/preprocess/preprocessor.hpp"
 #include "hdeploy/runtime/cpu_backend.hpp"
 #include "hdeploy/runtime/engine.hpp"
-#include "hdeploy/runtime/hailo_backend.hpp"
+#include "hdeploy/runtime/registry.hpp"
 #include "hdeploy/runtime/sim_backend.hpp"
+#include "hdeploy/version.hpp"
 #include "hdeploy_git_commit.hpp"
 #include "model_setup.hpp"
 
-#ifndef HDEPLOY_VERSION
-#define HDEPLOY_VERSION "0.0.0"
-#endif
 #ifndef HDEPLOY_BUILD_TYPE
 #define HDEPLOY_BUILD_TYPE "unknown"
 #endif
@@ -221,14 +221,29 @@ class BenchCommand : public Command {
 
   Status run() override {
     HDEPLOY_ASSIGN_OR_RETURN(const ModelKind kind, model_kind(model_path_));
-    const bool is_hef = kind == ModelKind::kHef;
+    if (auto choice = check_backend_choice(backend_name_, kind, model_path_); !choice) {
+      return unexpected(as_usage(choice.error()));
+    }
     HDEPLOY_ASSIGN_OR_RETURN(options_, run_options());
     if (!onnx_path_.empty()) HDEPLOY_TRY(check_readable_file(onnx_path_));
     if (!images_dir_.empty()) {
       HDEPLOY_ASSIGN_OR_RETURN(image_files_, list_images(images_dir_));
     }
 
-    HDEPLOY_ASSIGN_OR_RETURN(std::string backend_kind, choose_backend(is_hef));
+    BackendRequest request;
+    request.backend = backend_name_;
+    request.model = model_path_;
+    request.onnx = onnx_path_;
+    request.device = device_;
+    request.spec = [this] { return spec_for_model(); };
+    request.cpu.threads = threads_;
+    request.sim_timing = sim_flags_.overrides();
+    request.on_note = [](const std::string& note) { log_info(note); };
+    HDEPLOY_ASSIGN_OR_RETURN(OpenedBackend opened, open_backend(request));
+    hef_info_ = std::move(opened.hef);
+    const std::string backend_kind = opened.kind;
+    std::unique_ptr<Backend> backend = std::move(opened.backend);
+
     if (out_dir_.empty()) {
       out_dir_ = fs::path("hdeploy-runs") / fmt::format("{}-{}-{}-{}", utc_now_compact(),
                                                         model_path_.stem().string(), backend_kind,
@@ -238,7 +253,6 @@ class BenchCommand : public Command {
     HDEPLOY_TRY(
         check_writable_output(record_path, force_ ? Overwrite::kAllow : Overwrite::kRefuse));
 
-    HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, open_backend(backend_kind, is_hef));
     HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<bench::FrameSource> source, make_source(*backend));
     log_info(fmt::format("bench: {} on {}; scenario {}; input: {}", model_path_.string(),
                          backend->description(), scenario_name_, source->describe()));
@@ -290,7 +304,7 @@ class BenchCommand : public Command {
     auto ran = bench::run_scenario(*engine, *source, postprocess, options_);
     bench::SystemReport system = sampler->stop();
     if (tty) std::cerr << '\n';
-    if (!ran) return unexpected(as_failure(ran.error()));
+    if (!ran) return unexpected(ran.error());
     const bench::RunResult& run = *ran;
 
     // Sample times are relative to the sampler's origin; frames to the run's.
@@ -317,8 +331,9 @@ class BenchCommand : public Command {
       std::string text = fmt::format(
           "{{\n\"format\": \"hdeploy.bench.run\",\n\"version\": 1,\n\"context\": {},\n"
           "\"config\": {},\n\"status\": {},\n\"results\": {},\n\"system\": {}",
-          context.dump(1), config.dump(1), status.dump(1), results.dump(1), system_json.dump(1));
-      if (with_frames) text += ",\n\"frames\": " + bench::frames_to_json(run).dump();
+          json_text(context, 1), json_text(config, 1), json_text(status, 1), json_text(results, 1),
+          json_text(system_json, 1));
+      if (with_frames) text += ",\n\"frames\": " + json_text(bench::frames_to_json(run));
       text += "\n}\n";
       return text;
     };
@@ -353,7 +368,7 @@ class BenchCommand : public Command {
     o.seed = seed_;
     auto percentiles = parse_percentiles(percentiles_text_);
     if (!percentiles) {
-      return fail(ErrorCode::kInvalidArgument,
+      return fail(ErrorCode::kUsage,
                   "--percentiles: expected numbers between 0 and 100 separated by commas, not "
                   "'{}'",
                   percentiles_text_);
@@ -368,16 +383,14 @@ class BenchCommand : public Command {
     const bool poisson = o.scenario == bench::Scenario::kPoisson;
     if (!stream &&
         (deadline_ms_ || app_->count("--fps") > 0 || app_->count("--stream-queue") > 0)) {
-      return fail(ErrorCode::kInvalidArgument,
+      return fail(ErrorCode::kUsage,
                   "--fps, --deadline-ms and --stream-queue apply to --scenario stream only");
     }
     if (poisson && !qps_) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "--scenario poisson needs --qps (mean arrivals per second)");
+      return fail(ErrorCode::kUsage, "--scenario poisson needs --qps (mean arrivals per second)");
     }
     if (!poisson && (qps_ || !latency_bound_text_.empty())) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "--qps and --latency-bound apply to --scenario poisson only");
+      return fail(ErrorCode::kUsage, "--qps and --latency-bound apply to --scenario poisson only");
     }
     if (qps_) o.poisson_qps = *qps_;
     if (!latency_bound_text_.empty()) {
@@ -388,102 +401,11 @@ class BenchCommand : public Command {
   }
 
   static Result<std::vector<fs::path>> list_images(const fs::path& dir) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) {
-      return fail(ErrorCode::kNotFound, "{}: not a folder (--images takes a folder of images)",
-                  dir.string());
-    }
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      std::string ext = entry.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (entry.is_regular_file(ec) && (ext == ".jpg" || ext == ".jpeg" || ext == ".png")) {
-        files.push_back(entry.path());
-      }
-    }
-    if (ec) return fail(ErrorCode::kIo, "{}: cannot list: {}", dir.string(), ec.message());
+    HDEPLOY_ASSIGN_OR_RETURN(std::vector<fs::path> files, list_image_files(dir, false));
     if (files.empty()) {
       return fail(ErrorCode::kNotFound, "{}: no .jpg, .jpeg or .png files", dir.string());
     }
-    std::sort(files.begin(), files.end());
     return files;
-  }
-
-  Result<std::string> choose_backend(bool is_hef) const {
-    if (backend_name_ == "cpu" && is_hef) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "{}: the cpu backend runs ONNX models; pass the .onnx, or use --backend sim",
-                  model_path_.string());
-    }
-    if (backend_name_ == "hailo") {
-#ifdef HDEPLOY_HAVE_HAILORT
-      if (!is_hef) {
-        return fail(ErrorCode::kInvalidArgument,
-                    "{}: the hailo backend runs a .hef; compile the model first",
-                    model_path_.string());
-      }
-      return std::string("hailo");
-#else
-      return fail(ErrorCode::kUnsupported,
-                  "{}: --backend hailo needs HailoRT, and this build has no HailoRT support; use "
-                  "--backend sim to emulate the device",
-                  model_path_.string());
-#endif
-    }
-    if (backend_name_ != "auto") return backend_name_;
-#ifdef HDEPLOY_HAVE_HAILORT
-    if (is_hef) return std::string("hailo");  // falls back to sim in open_backend
-#endif
-    return std::string(is_hef ? "sim" : "cpu");
-  }
-
-  Result<std::unique_ptr<Backend>> open_backend(std::string& kind, bool is_hef) {
-#ifdef HDEPLOY_HAVE_HAILORT
-    if (kind == "hailo") {
-      auto hailo = create_hailo_backend(model_path_);
-      if (hailo) return std::move(*hailo);
-      if (backend_name_ == "hailo") return unexpected(as_failure(hailo.error()));
-      log_info(fmt::format("--backend auto: no Hailo device ({}); benchmarking the sim",
-                           hailo.error().message));
-      kind = "sim";
-    }
-#endif
-    if (kind == "cpu") {
-      CpuBackendOptions options;
-      options.threads = threads_;
-      auto cpu = create_cpu_backend(model_path_, options);
-      if (!cpu) return unexpected(as_failure(cpu.error()));
-      return std::move(*cpu);
-    }
-    // The sim: contract from the HEF, or from the spec and the export's reference output.
-    SimDeviceSpec sim;
-    std::string contract_from;
-    std::string timing_from = kSimDefaultTiming;
-    if (is_hef) {
-      HDEPLOY_ASSIGN_OR_RETURN(hef_info_, read_hef_for_device(model_path_, device_));
-      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_hef(*hef_info_, model_path_, timing_from));
-      contract_from = model_path_.filename().string();
-      if (!image_files_.empty() || !onnx_path_.empty()) {
-        HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, spec_for_model());
-        sim.mean = spec.preprocess.mean;
-        sim.std = spec.preprocess.std;
-      }
-    } else {
-      HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, spec_for_model());
-      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_export(model_path_, spec, contract_from));
-    }
-    sim_flags_.apply(sim, timing_from);
-    log_info(
-        fmt::format("sim: contract from {}; timing {:.0f} FPS, {:.3f} ms latency from {}{}",
-                    contract_from, sim.fps, sim.latency_ms, timing_from,
-                    onnx_path_.empty() ? "; timing-only (no --onnx): outputs not computed" : ""));
-    SimBackendOptions options;
-    options.onnx = onnx_path_;
-    options.cpu.threads = threads_;
-    auto backend = create_sim_backend(sim, options);
-    if (!backend) return unexpected(as_failure(backend.error()));
-    return std::unique_ptr<Backend>(std::move(*backend));
   }
 
   Result<ModelSpec> spec_for_model() {
@@ -500,17 +422,13 @@ class BenchCommand : public Command {
   Result<std::unique_ptr<bench::FrameSource>> make_source(const Backend& backend) {
     const TensorSpec& input = backend.inputs().at(0);
     if (image_files_.empty()) {
-      auto source = bench::make_random_source(input, seed_);
-      if (!source) return unexpected(as_failure(source.error()));
-      return std::move(*source);
+      return bench::make_random_source(input, seed_);
     }
     HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, spec_for_model());
     DecodeOptions decode;
     decode.apply_exif_orientation = spec.preprocess.exif_orientation;
     preprocessor_.emplace(spec, decode);
-    auto source = bench::make_image_source(image_files_, *preprocessor_, input);
-    if (!source) return unexpected(as_failure(source.error()));
-    return std::move(*source);
+    return bench::make_image_source(image_files_, *preprocessor_, input);
   }
 
   json make_context(const Backend& backend, const std::string& kind) const {
@@ -524,17 +442,16 @@ class BenchCommand : public Command {
          fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
         {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR,
                                       NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH)}};
-#ifdef HDEPLOY_HAVE_HAILORT
-    if (auto hailort = hailort_library_version()) {
+    if (kind != "hailo") {
+      // The hailo plugin (and so libhailort) is loaded only when a run asks for it.
+      libraries["hailort"] = nullptr;
+      libraries["hailort_why"] = fmt::format("not loaded: the run used the {} backend", kind);
+    } else if (auto hailort = hailort_version()) {
       libraries["hailort"] = *hailort;
     } else {
       libraries["hailort"] = nullptr;
       libraries["hailort_why"] = "not measured: " + hailort.error().message;
     }
-#else
-    libraries["hailort"] = nullptr;
-    libraries["hailort_why"] = "not built with HailoRT (configured without it)";
-#endif
     context["libraries"] = libraries;
     context["backend"] = kind;
     context["backend_description"] = backend.description();
@@ -663,7 +580,7 @@ class BenchCommand : public Command {
     }
     for (const char* block : {"stream", "poisson"}) {
       if (results.contains(block) && results[block].is_object()) {
-        fmt::print("{}: {}\n", block, results[block].dump());
+        fmt::print("{}: {}\n", block, json_text(results[block]));
       }
     }
     fmt::print("Record: {}\n", record.string());

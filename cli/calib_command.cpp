@@ -13,6 +13,7 @@
 
 #include "command.hpp"
 #include "hdeploy/compile/calibration.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/model_spec.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/tensor.hpp"
@@ -83,11 +84,11 @@ class CalibCommand : public Command {
 
   Status run() override {
     if (count_ == 0) {
-      return fail(ErrorCode::kInvalidArgument,
+      return fail(ErrorCode::kUsage,
                   "--count 0: a calibration set needs at least 1 image (1024 recommended)");
     }
     if (max_pixels_ == 0) {
-      return fail(ErrorCode::kInvalidArgument, "--max-pixels 0: must be at least 1 pixel");
+      return fail(ErrorCode::kUsage, "--max-pixels 0: must be at least 1 pixel");
     }
     HDEPLOY_ASSIGN_OR_RETURN(const fs::path spec_path,
                              resolve_model_spec(spec_name_, ctx_.models_dir()));
@@ -147,7 +148,7 @@ class CalibCommand : public Command {
           {"warnings", set.warnings},
           {"seconds", seconds},
       };
-      std::cout << out.dump() << '\n';
+      print_json(out);
       return {};
     }
     std::cout << fmt::format(

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "command.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/npy.hpp"
 #include "hdeploy/onnx/lint.hpp"
 #include "hdeploy/onnx/model.hpp"
@@ -143,7 +144,7 @@ class CheckCommand : public Command {
     report["errors"] = errors;
 
     if (json_) {
-      std::cout << report.dump(2) << '\n';
+      print_json(report, 2);
     } else {
       print_text(report, lint);
     }

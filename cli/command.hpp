@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -48,5 +49,12 @@ std::unique_ptr<Command> make_pipeline_command(CLI::App& root, const CliContext&
 // Logging to stderr; results go to stdout.
 void log_info(const std::string& line);
 void log_warning(const std::string& line);
+// A library error that is, at this command line, the user's mistake (a flag value or an argument
+// combination): the same message, exit 2.
+inline Error as_usage(const Error& e) { return Error{ErrorCode::kUsage, e.message}; }
+
+// A command's JSON result on stdout (json_text: never throws); a name that is not UTF-8 is
+// written escaped, and a warning on stderr says so.
+void print_json(const nlohmann::json& value, int indent = -1);
 
 }  // namespace hdeploy::cli

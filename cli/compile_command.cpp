@@ -11,13 +11,11 @@
 
 #include "command.hpp"
 #include "hdeploy/compile/compile.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/model_spec.hpp"
 #include "hdeploy/hef/compatibility.hpp"
+#include "hdeploy/version.hpp"
 #include "model_setup.hpp"
-
-#ifndef HDEPLOY_VERSION
-#define HDEPLOY_VERSION "0.0.0"
-#endif
 
 namespace hdeploy::cli {
 namespace {
@@ -72,12 +70,12 @@ class CompileCommand : public Command {
   Status run() override {
     auto result = compile();
     if (!result) {
-      if (json_) std::cout << compile::early_failure_json(out_dir_, result.error()).dump(2) << '\n';
+      if (json_) print_json(compile::early_failure_json(out_dir_, result.error()), 2);
       return unexpected(std::move(result).error());
     }
     const compile::CompileOutcome& o = *result;
     if (json_) {
-      std::cout << compile::outcome_json(o).dump(2) << '\n';
+      print_json(compile::outcome_json(o), 2);
     } else {
       print_text(o);
     }
@@ -89,8 +87,7 @@ class CompileCommand : public Command {
   Result<compile::CompileOutcome> compile() {
     if (!hailort_.empty()) {
       if (auto v = hef::parse_runtime_version(hailort_); !v) {
-        return fail(ErrorCode::kInvalidArgument, "--hailort '{}' is not a version like 4.20.0",
-                    hailort_);
+        return fail(ErrorCode::kUsage, "--hailort '{}' is not a version like 4.20.0", hailort_);
       }
     }
     HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, find_model_spec(spec_name_, {onnx_path_.parent_path()},

@@ -24,14 +24,12 @@
 
 #include "command.hpp"
 #include "hdeploy/core/file.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/model_spec.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/python.hpp"
 #include "hdeploy/core/sha256.hpp"
-
-#ifndef HDEPLOY_VERSION
-#define HDEPLOY_VERSION "0.0.0"
-#endif
+#include "hdeploy/version.hpp"
 
 namespace hdeploy::cli {
 namespace {
@@ -87,8 +85,8 @@ Status check_output_dir(const fs::path& out, bool force) {
   const auto status = fs::symlink_status(out, ec);
   if (fs::exists(status)) {
     if (!fs::is_directory(status)) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "--out {}: exists and is not a folder; choose a folder path", out.string());
+      return fail(ErrorCode::kUsage, "--out {}: exists and is not a folder; choose a folder path",
+                  out.string());
     }
     if (!force && (fs::exists(out / "model.onnx", ec) || has_entries(out))) {
       return fail(ErrorCode::kAlreadyExists,
@@ -104,7 +102,7 @@ Status check_output_dir(const fs::path& out, bool force) {
           fs::weakly_canonical(home != nullptr ? fs::path(home) : fs::path("/"), ec)}) {
       const auto [t, i] = std::mismatch(target.begin(), target.end(), inside.begin(), inside.end());
       if (t == target.end()) {
-        return fail(ErrorCode::kInvalidArgument,
+        return fail(ErrorCode::kUsage,
                     "--out {}: holds {}; --force would delete it; export into a new folder",
                     out.string(), inside.string());
       }
@@ -245,13 +243,13 @@ class ExportCommand : public Command {
   Status run() override {
     const auto start = Clock::now();
     if (opset_ < kMinOpset || opset_ > kMaxOpset) {
-      return fail(ErrorCode::kInvalidArgument,
+      return fail(ErrorCode::kUsage,
                   "--opset {}: must be {}-{} (what the Hailo Dataflow Compiler parses); 13 is "
                   "the default",
                   opset_, kMinOpset, kMaxOpset);
     }
     if (seed_ < 0) {
-      return fail(ErrorCode::kInvalidArgument, "--seed {}: must be 0 or more", seed_);
+      return fail(ErrorCode::kUsage, "--seed {}: must be 0 or more", seed_);
     }
     HDEPLOY_ASSIGN_OR_RETURN(json weights, resolve_weights());
     HDEPLOY_ASSIGN_OR_RETURN(fs::path spec_path, resolve_model_spec(spec_name_, ctx_.models_dir()));
@@ -313,7 +311,8 @@ class ExportCommand : public Command {
         {"python", python.executable},
     };
     const fs::path config_path = tmp / kConfigName;
-    HDEPLOY_TRY(write_text_file_atomic(config_path, config.dump(2) + "\n", Overwrite::kRefuse));
+    HDEPLOY_TRY(
+        write_text_file_atomic(config_path, json_text(config, 2) + "\n", Overwrite::kRefuse));
 
     HDEPLOY_TRY(run_exporter(python, script, config_path));
     std::error_code ec;
@@ -333,7 +332,7 @@ class ExportCommand : public Command {
       return json{{"kind", weights_}, {"path", nullptr}};
     }
     if (weights_.empty()) {
-      return fail(ErrorCode::kInvalidArgument, "--weights: use none, pretrained or a file path");
+      return fail(ErrorCode::kUsage, "--weights: use none, pretrained or a file path");
     }
     const fs::path path = fs::absolute(weights_).lexically_normal();
     if (auto ok = check_readable_file(path); !ok) {
@@ -348,7 +347,7 @@ class ExportCommand : public Command {
   static Result<std::string> resolve_labels(const ModelSpec& spec, const fs::path& spec_path) {
     if (spec.labels.empty() || spec.labels == kImagenetLabels) {
       if (spec.num_classes != kImagenetClasses) {
-        return fail(ErrorCode::kInvalidArgument,
+        return fail(ErrorCode::kFailed,
                     "{}: model.labels is '{}' ({} ImageNet classes) but model.num_classes = {}; "
                     "set model.labels to a file with {} class names, one per line",
                     spec_path.string(), kImagenetLabels, kImagenetClasses, spec.num_classes,
@@ -357,7 +356,7 @@ class ExportCommand : public Command {
       return std::string(kImagenetLabels);
     }
     if (spec.labels.starts_with("torchvision:")) {
-      return fail(ErrorCode::kInvalidArgument,
+      return fail(ErrorCode::kFailed,
                   "{}: model.labels '{}' is unknown; use \"{}\" or a path to a file",
                   spec_path.string(), spec.labels, kImagenetLabels);
     }
@@ -366,7 +365,7 @@ class ExportCommand : public Command {
     path = path.lexically_normal();
     HDEPLOY_ASSIGN_OR_RETURN(std::size_t count, count_labels(path));
     if (count != static_cast<std::size_t>(spec.num_classes)) {
-      return fail(ErrorCode::kInvalidArgument,
+      return fail(ErrorCode::kFailed,
                   "{}: has {} labels but {} says model.num_classes = {}; give one class name "
                   "per line",
                   path.string(), count, spec_path.string(), spec.num_classes);
@@ -465,7 +464,7 @@ class ExportCommand : public Command {
           {"logits_std", logits_std},
           {"seconds", seconds},
       };
-      std::cout << j.dump(2) << '\n';
+      print_json(j, 2);
       return;
     }
     auto shape = [](const json& io) {

@@ -1,13 +1,13 @@
-// hdeploy infer MODEL IMAGE...: classify images on the cpu backend (an ONNX model), the sim
-// backend (an emulated Hailo device whose contract comes from a HEF or from the model spec) or
-// the hailo backend (HailoRT, when this build has it), with the model spec's preprocessing and
-// softmax and top-k on the host.
+// hdeploy infer MODEL IMAGE...: classify images on any backend the runtime's registry opens:
+// cpu (an ONNX model through OpenCV DNN), sim (an emulated Hailo device whose contract comes from
+// a HEF or from the model spec) or hailo (HailoRT, through the hailo plugin), with the model
+// spec's preprocessing and softmax and top-k on the host.
 //
-// Sim/hailo input: Preprocessor::to_hailo_input's uint8 NHWC pixels (0-255). When the HEF's
-// input qp is not identity, the host quantizes each pixel value v as round(v / scale + zp),
-// clipped to 0..255 (the convention the sim dequantizes with: the qp maps device bytes to pixel
-// values before the on-chip normalisation). Outputs are dequantized with the output qp, then
-// softmax and top-k.
+// One Engine loop serves every backend: the preprocessing's InputConversion writes the
+// backend's input contract (float32 NCHW normalised for cpu; uint8 NHWC RGB for sim and hailo,
+// quantized with the input's qp by HailoRT's own rule when it is not identity), and the output
+// is dequantized with its qp when it is uint8. With an ONNX model beside a device run (sim, or
+// hailo with --onnx), each image also runs on the CPU to report the quantization error.
 
 #include <algorithm>
 #include <chrono>
@@ -19,17 +19,14 @@
 #include <utility>
 
 #include "command.hpp"
-#include "hdeploy/core/file.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/model_spec.hpp"
-#include "hdeploy/core/npy.hpp"
-#include "hdeploy/hef/compatibility.hpp"
-#include "hdeploy/hef/hef_reader.hpp"
+#include "hdeploy/preprocess/input_conversion.hpp"
 #include "hdeploy/preprocess/preprocessor.hpp"
 #include "hdeploy/runtime/classification.hpp"
 #include "hdeploy/runtime/cpu_backend.hpp"
 #include "hdeploy/runtime/engine.hpp"
-#include "hdeploy/runtime/hailo_backend.hpp"
-#include "hdeploy/runtime/sim_backend.hpp"
+#include "hdeploy/runtime/registry.hpp"
 #include "model_setup.hpp"
 
 namespace hdeploy::cli {
@@ -64,14 +61,15 @@ class InferCommand : public Command {
         ->required();
     app_->add_option("images", images_, "image files (JPEG or PNG)")->required();
     app_->add_option("--backend", backend_name_,
-                     "auto: hailo when this build has HailoRT and a device answers, else cpu for "
-                     "an .onnx, sim for a .hef; cpu: OpenCV DNN; sim: emulated Hailo device; "
-                     "hailo: HailoRT")
+                     "auto: cpu for an .onnx; for a .hef hailo when the hailo plugin loads and a "
+                     "device answers, else sim; cpu: OpenCV DNN; sim: emulated Hailo device; "
+                     "hailo: HailoRT (the hailo plugin)")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "cpu", "sim", "hailo"}));
     app_->add_option("--onnx", onnx_path_,
-                     "ONNX model the sim computes real outputs with [default: MODEL when it is "
-                     "an .onnx]; without one the sim is timing-only and infer refuses it");
+                     "ONNX model the sim computes real outputs with, and the CPU reference for "
+                     "the quantization error of a device run [default: MODEL when it is an "
+                     ".onnx]; without one the sim is timing-only and infer refuses it");
     app_->add_option("--model", spec_name_,
                      "model spec: a shipped name (resnet18, mobilenet_v2) or a .toml path "
                      "[default: the spec recorded in export.json beside the model]");
@@ -97,191 +95,60 @@ class InferCommand : public Command {
 
   Status run() override {
     HDEPLOY_ASSIGN_OR_RETURN(const ModelKind kind, model_kind(model_path_));
-    const bool is_hef = kind == ModelKind::kHef;
-    const bool is_onnx = kind == ModelKind::kOnnx;
-    if (onnx_path_.empty() && is_onnx) onnx_path_ = model_path_;
-    if (!onnx_path_.empty()) HDEPLOY_TRY(check_readable_file(onnx_path_));
-
-    std::string backend = backend_name_;
-    if (backend == "auto") {
-#ifdef HDEPLOY_HAVE_HAILORT
-      if (is_hef) {
-        auto hailo = create_hailo_backend(model_path_);
-        if (hailo) {
-          log_info(fmt::format("--backend auto: a Hailo device answered; running {} on hailo",
-                               model_path_.string()));
-          return run_device(std::move(*hailo), nullptr);
-        }
-        log_info(fmt::format("--backend auto: no Hailo device ({}); running {} on the sim",
-                             hailo.error().message, model_path_.string()));
-      } else {
-        log_info(fmt::format("--backend auto: {} is an ONNX model; running it on the cpu backend",
-                             model_path_.string()));
-      }
-#else
-      log_info(
-          fmt::format("--backend auto: this build has no HailoRT; running {} on the {} backend",
-                      model_path_.string(), is_hef ? "sim" : "cpu"));
-#endif
-      backend = is_hef ? "sim" : "cpu";
+    if (auto choice = check_backend_choice(backend_name_, kind, model_path_); !choice) {
+      return unexpected(as_usage(choice.error()));
     }
-    if (backend == "cpu") {
-      if (is_hef) {
-        return fail(ErrorCode::kFailed,
-                    "{}: the cpu backend runs ONNX models; pass the .onnx, or use --backend sim "
-                    "--onnx MODEL.onnx",
-                    model_path_.string());
-      }
-      return run_cpu();
-    }
-    if (backend == "hailo") {
-#ifdef HDEPLOY_HAVE_HAILORT
-      if (!is_hef) {
-        return fail(ErrorCode::kFailed,
-                    "{}: the hailo backend runs a .hef; compile the model first",
-                    model_path_.string());
-      }
-      auto hailo = create_hailo_backend(model_path_);
-      if (!hailo) return unexpected(as_failure(hailo.error()));
-      return run_device(std::move(*hailo), nullptr);
-#else
-      return fail(ErrorCode::kUnsupported,
-                  "{}: --backend hailo needs HailoRT, and this build has no HailoRT support; use "
-                  "--backend sim to emulate the device",
-                  model_path_.string());
-#endif
-    }
-    return run_sim(is_hef);
+    BackendRequest request;
+    request.backend = backend_name_;
+    request.model = model_path_;
+    request.onnx = onnx_path_;
+    request.device = device_;
+    request.spec = [this] { return find_spec(); };
+    request.need_outputs = true;
+    request.cpu.threads = threads_;
+    request.sim_timing = sim_flags_.overrides();
+    request.on_note = [](const std::string& note) { log_info(note); };
+    HDEPLOY_ASSIGN_OR_RETURN(OpenedBackend opened, open_backend(request));
+    if (onnx_path_.empty() && kind == ModelKind::kOnnx) onnx_path_ = model_path_;
+    return classify(*opened.backend, opened.kind);
   }
 
  private:
-  // The CPU backend on an ONNX model: float32 NCHW in, float logits out.
-  Status run_cpu() {
-    HDEPLOY_ASSIGN_OR_RETURN(ModelSpec spec, find_spec());
+  // Every backend through the Engine (page-aligned buffers, the backend's own contract).
+  Status classify(Backend& backend, const std::string& kind) {
+    HDEPLOY_ASSIGN_OR_RETURN(const ModelSpec spec, find_spec());
     std::vector<std::string> labels;
     HDEPLOY_TRY(find_labels(spec, labels));
-
-    CpuBackendOptions options;
-    options.threads = threads_;
-    HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
-                             create_cpu_backend(model_path_, options));
-    const TensorSpec& in = backend->inputs().at(0);
-    const TensorSpec& out = backend->outputs().at(0);
-    HDEPLOY_TRY(check_cpu_input(in, spec, model_path_));
-    HDEPLOY_TRY(check_labels(labels, out.element_count()));
-    log_info(fmt::format("model {} on {}, spec {}", model_path_.string(), backend->description(),
-                         spec.name));
-
+    const TensorSpec in = backend.inputs().at(0);
+    const TensorSpec out = backend.outputs().at(0);
     const Preprocessor preprocessor = make_preprocessor(spec);
-    std::vector<float> input(in.element_count());
-    std::vector<float> logits(out.element_count());
-    FrameBuffers frame;
-    frame.inputs.push_back({reinterpret_cast<const std::uint8_t*>(input.data()), in.byte_size()});
-    frame.outputs.push_back({reinterpret_cast<std::uint8_t*>(logits.data()), out.byte_size()});
-
-    json results = json::array();
-    int failures = 0;
-    for (const auto& image : images_) {
-      const auto t0 = Clock::now();
-      auto prepared = preprocessor.prepare(image);
-      if (!prepared) {
-        report_failure(image, prepared.error(), results, failures);
-        continue;
-      }
-      preprocessor.to_cpu_input(*prepared, input);
-      const double preprocess_ms = ms_since(t0);
-      const auto t1 = Clock::now();
-      HDEPLOY_TRY(backend->infer(frame));
-      const double infer_ms = ms_since(t1);
-      const auto top = top_k(logits, static_cast<std::size_t>(top_k_), labels);
-      results.push_back({{"image", image.string()},
-                         {"top_k", classes_json(top)},
-                         {"preprocess_ms", preprocess_ms},
-                         {"device_ms", infer_ms},
-                         {"inference_ms", infer_ms}});
-      if (!json_) print_text(image, top, preprocess_ms, infer_ms);
-    }
-    return finish(spec, *backend, results, failures);
-  }
-
-  // The sim: contract and timing from the HEF (MODEL.hef) or the model spec (MODEL.onnx).
-  Status run_sim(bool is_hef) {
-    SimDeviceSpec sim;
-    std::string contract_from;
-    std::string timing_from = kSimDefaultTiming;
-    std::optional<ModelSpec> spec;
-    if (is_hef) {
-      HDEPLOY_ASSIGN_OR_RETURN(const hef::HefInfo info, read_hef_for_device(model_path_, device_));
-      if (onnx_path_.empty()) return refuse_timing_only();
-      HDEPLOY_ASSIGN_OR_RETURN(ModelSpec s, find_spec());
-      spec = std::move(s);
-      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_hef(info, *spec, model_path_, timing_from));
-      contract_from = model_path_.filename().string();
-    } else {
-      if (onnx_path_.empty()) return refuse_timing_only();
-      HDEPLOY_ASSIGN_OR_RETURN(ModelSpec s, find_spec());
-      spec = std::move(s);
-      HDEPLOY_ASSIGN_OR_RETURN(sim, sim_spec_from_export(model_path_, *spec, contract_from));
-    }
-    sim_flags_.apply(sim, timing_from);
-    log_info(fmt::format("sim: contract from {}; timing {:.0f} FPS, {:.3f} ms latency from {}",
-                         contract_from, sim.fps, sim.latency_ms, timing_from));
-
-    SimBackendOptions options;
-    options.onnx = onnx_path_;
-    options.cpu.threads = threads_;
-    auto backend = create_sim_backend(sim, options);
-    if (!backend) return unexpected(as_failure(backend.error()));
-    // The reference: the same ONNX on the CPU backend, to report the quantization error.
-    CpuBackendOptions cpu_options;
-    cpu_options.threads = threads_;
-    auto cpu = create_cpu_backend(onnx_path_, cpu_options);
-    if (!cpu) return unexpected(as_failure(cpu.error()));
-    HDEPLOY_TRY(check_cpu_input((*cpu)->inputs().at(0), *spec, onnx_path_));
-    return run_device(std::move(*backend), std::move(*cpu), std::move(spec));
-  }
-
-  Status refuse_timing_only() const {
-    return fail(ErrorCode::kFailed,
-                "{}: the sim backend has no ONNX model to compute outputs (timing only); pass "
-                "--onnx MODEL.onnx",
-                model_path_.string());
-  }
-
-  // sim or hailo through the Engine (page-aligned buffers): uint8 NHWC in, quantized out.
-  // With `cpu`, each image also runs there to measure the quantization error.
-  Status run_device(std::unique_ptr<Backend> backend, std::unique_ptr<Backend> cpu,
-                    std::optional<ModelSpec> known_spec = std::nullopt) {
-    ModelSpec spec;
-    if (known_spec) {
-      spec = std::move(*known_spec);
-    } else {
-      HDEPLOY_ASSIGN_OR_RETURN(spec, find_spec());
-    }
-    std::vector<std::string> labels;
-    HDEPLOY_TRY(find_labels(spec, labels));
-    const TensorSpec in = backend->inputs().at(0);
-    const TensorSpec out = backend->outputs().at(0);
-    if (in.shape.size() != 4 || in.shape[1] != spec.input_height ||
-        in.shape[2] != spec.input_width || in.shape[3] != 3) {
-      return fail(ErrorCode::kFailed,
-                  "{}: the device input is {} but spec {} says {}x{}x3; pass the spec the model "
-                  "was compiled with (--model)",
-                  model_path_.string(), in.describe(), spec.name, spec.input_height,
-                  spec.input_width);
+    auto conversion =
+        InputConversion::create(in, preprocessor.output_height(), preprocessor.output_width());
+    if (!conversion) {
+      return fail(ErrorCode::kFailed, "{}: {} (spec {}; name the model's own spec with --model)",
+                  model_path_.string(), conversion.error().message, spec.name);
     }
     HDEPLOY_TRY(check_labels(labels, out.element_count()));
-    log_info(fmt::format("model {} on {}, spec {}", model_path_.string(), backend->description(),
+    log_info(fmt::format("model {} on {}, spec {}", model_path_.string(), backend.description(),
                          spec.name));
 
-    HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
-                             Engine::create(*backend, EngineOptions{1, 1}));
-    const Preprocessor preprocessor = make_preprocessor(spec);
-    const Quantization in_qp = in.quantization.value_or(Quantization{});
+    // The CPU reference for a device run: the same image through the ONNX model.
+    std::unique_ptr<Backend> cpu;
+    std::optional<InputConversion> cpu_conversion;
     std::vector<float> cpu_input;
     std::vector<float> cpu_logits;
     FrameBuffers cpu_frame;
-    if (cpu) {
+    if (kind != "cpu" && !onnx_path_.empty()) {
+      CpuBackendOptions cpu_options;
+      cpu_options.threads = threads_;
+      HDEPLOY_ASSIGN_OR_RETURN(cpu, create_cpu_backend(onnx_path_, cpu_options));
+      auto made = InputConversion::create(cpu->inputs().at(0), preprocessor.output_height(),
+                                          preprocessor.output_width());
+      if (!made) {
+        return fail(ErrorCode::kFailed, "{}: {} (spec {})", onnx_path_.string(),
+                    made.error().message, spec.name);
+      }
+      cpu_conversion = *made;
       cpu_input.resize(cpu->inputs().at(0).element_count());
       cpu_logits.resize(cpu->outputs().at(0).element_count());
       if (cpu_logits.size() != out.element_count()) {
@@ -294,6 +161,8 @@ class InferCommand : public Command {
           {reinterpret_cast<std::uint8_t*>(cpu_logits.data()), cpu_logits.size() * sizeof(float)});
     }
 
+    HDEPLOY_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
+                             Engine::create(backend, EngineOptions{1, 1}));
     json results = json::array();
     int failures = 0;
     for (const auto& image : images_) {
@@ -304,13 +173,9 @@ class InferCommand : public Command {
         continue;
       }
       HDEPLOY_ASSIGN_OR_RETURN(EngineFrame * frame, engine->acquire());
-      const std::span<std::uint8_t> bytes = frame->input();
-      preprocessor.to_hailo_input(*prepared, bytes);
-      if (!in_qp.is_identity()) {
-        for (auto& b : bytes) {
-          const float q = std::round(static_cast<float>(b) / in_qp.scale + in_qp.zero_point);
-          b = static_cast<std::uint8_t>(std::clamp(q, 0.0F, 255.0F));
-        }
+      if (auto written = conversion->write(preprocessor, *prepared, frame->input()); !written) {
+        engine->release(*frame);
+        return written;
       }
       const double preprocess_ms = ms_since(t0);
       const auto t1 = Clock::now();
@@ -318,7 +183,7 @@ class InferCommand : public Command {
       const double device_ms = ms_since(t1);
       if (!ran) {
         engine->release(*frame);
-        return unexpected(as_failure(ran.error()));
+        return ran;
       }
       auto logits = dequantize_output(frame->output(), out);
       engine->release(*frame);
@@ -332,7 +197,10 @@ class InferCommand : public Command {
                      {"inference_ms", infer_ms}};
       std::optional<std::pair<double, bool>> qerr;
       if (cpu) {
-        preprocessor.to_cpu_input(*prepared, cpu_input);
+        HDEPLOY_TRY(
+            cpu_conversion->write(preprocessor, *prepared,
+                                  std::span(reinterpret_cast<std::uint8_t*>(cpu_input.data()),
+                                            cpu_input.size() * sizeof(float))));
         HDEPLOY_TRY(cpu->infer(cpu_frame));
         double max_abs = 0.0;
         for (std::size_t i = 0; i < cpu_logits.size(); ++i) {
@@ -348,7 +216,8 @@ class InferCommand : public Command {
       }
       results.push_back(std::move(result));
       if (!json_) {
-        print_device_text(image, top, preprocess_ms, device_ms, infer_ms);
+        print_text(image, top, preprocess_ms,
+                   kind == "cpu" ? std::nullopt : std::optional(device_ms), infer_ms);
         if (qerr) {
           fmt::print("  quantization error vs cpu: max |logit difference| {:.4g}, top-1 {}\n",
                      qerr->first, qerr->second ? "agrees" : "DIFFERS");
@@ -356,7 +225,7 @@ class InferCommand : public Command {
       }
     }
     engine.reset();
-    return finish(spec, *backend, results, failures);
+    return finish(spec, backend, results, failures);
   }
 
   Preprocessor make_preprocessor(const ModelSpec& spec) const {
@@ -366,21 +235,9 @@ class InferCommand : public Command {
     return Preprocessor(spec, decode);
   }
 
-  static Status check_cpu_input(const TensorSpec& in, const ModelSpec& spec,
-                                const fs::path& model) {
-    if (in.shape.size() != 4 || in.shape[2] != spec.input_height ||
-        in.shape[3] != spec.input_width) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "{}: the model input is {} but spec {} says {}x{}; pass the spec the model "
-                  "was exported with (--model)",
-                  model.string(), in.describe(), spec.name, spec.input_height, spec.input_width);
-    }
-    return {};
-  }
-
   Status check_labels(const std::vector<std::string>& labels, std::size_t outputs) const {
     if (!labels.empty() && labels.size() != outputs) {
-      return fail(ErrorCode::kInvalidArgument,
+      return fail(ErrorCode::kFailed,
                   "{}: has {} labels but the model has {} outputs; pass the right --labels",
                   labels_source_.string(), labels.size(), outputs);
     }
@@ -407,7 +264,7 @@ class InferCommand : public Command {
         report["output_quantization"] = {{"scale", out.quantization->scale},
                                          {"zero_point", out.quantization->zero_point}};
       }
-      std::cout << report.dump(2) << '\n';
+      print_json(report, 2);
     }
     if (failures > 0) {
       return fail(ErrorCode::kFailed, "{} of {} image{} could not be classified (see above)",
@@ -461,17 +318,16 @@ class InferCommand : public Command {
     }
   }
 
+  // "(preprocess, [device,] inference)": the device time only where a device (sim, hailo) ran.
   static void print_text(const fs::path& image, const std::vector<ClassScore>& top,
-                         double preprocess_ms, double infer_ms) {
-    fmt::print("{}  (preprocess {:.2f} ms, inference {:.2f} ms)\n", image.string(), preprocess_ms,
-               infer_ms);
-    print_ranks(top);
-  }
-
-  static void print_device_text(const fs::path& image, const std::vector<ClassScore>& top,
-                                double preprocess_ms, double device_ms, double infer_ms) {
-    fmt::print("{}  (preprocess {:.2f} ms, device {:.2f} ms, inference {:.2f} ms)\n",
-               image.string(), preprocess_ms, device_ms, infer_ms);
+                         double preprocess_ms, std::optional<double> device_ms, double infer_ms) {
+    if (device_ms) {
+      fmt::print("{}  (preprocess {:.2f} ms, device {:.2f} ms, inference {:.2f} ms)\n",
+                 image.string(), preprocess_ms, *device_ms, infer_ms);
+    } else {
+      fmt::print("{}  (preprocess {:.2f} ms, inference {:.2f} ms)\n", image.string(), preprocess_ms,
+                 infer_ms);
+    }
     print_ranks(top);
   }
 

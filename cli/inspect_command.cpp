@@ -8,13 +8,14 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "command.hpp"
 #include "hdeploy/core/file.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/hef/compatibility.hpp"
 #include "hdeploy/hef/hef_reader.hpp"
 #include "hdeploy/onnx/model.hpp"
+#include "hdeploy/runtime/registry.hpp"
 
 namespace hdeploy::cli {
 namespace {
@@ -23,21 +24,6 @@ using nlohmann::json;
 
 constexpr const char* kFallbackRuntime = "4.20.0";
 constexpr const char* kFallbackDevice = "hailo8l";
-
-// The installed HailoRT's version, from the name of its library (libhailort.so.4.20.0).
-std::string installed_hailort_version() {
-  static const std::regex kName(R"(libhailort\.so\.(\d+\.\d+\.\d+))");
-  for (const char* dir :
-       {"/usr/lib", "/usr/lib/aarch64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/usr/local/lib"}) {
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      std::smatch m;
-      const std::string name = it->path().filename().string();
-      if (std::regex_match(name, m, kName)) return m[1];
-    }
-  }
-  return {};
-}
 
 bool starts_with_hef_magic(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -150,9 +136,10 @@ class InspectCommand : public Command {
         "Show what a .hef (Hailo compiled model) or .onnx file holds, read natively without "
         "HailoRT; for a HEF also whether it will run on a HailoRT version and device");
     app_->add_option("file", file_, "a .hef or .onnx file")->required();
-    app_->add_option("--runtime", runtime_,
-                     "HailoRT version of the target [default: the installed HailoRT, else " +
-                         std::string(kFallbackRuntime) + "]");
+    app_->add_option(
+        "--runtime", runtime_,
+        "HailoRT version of the target [default: the HailoRT the hailo plugin loads here, else " +
+            std::string(kFallbackRuntime) + "]");
     app_->add_option("--device", device_,
                      "target device: hailo8, hailo8l, hailo10h, hailo15h, hailo15m, hailo15l "
                      "[default: " +
@@ -179,25 +166,26 @@ class InspectCommand : public Command {
  private:
   Status run_hef() {
     if (runtime_.empty()) {
-      runtime_ = installed_hailort_version();
-      if (runtime_.empty()) runtime_ = kFallbackRuntime;
+      // The HailoRT the hailo plugin loads here; without one, the newest 4.x this hdeploy knows.
+      auto loaded = hailort_version();
+      runtime_ = loaded ? *loaded : std::string(kFallbackRuntime);
     }
-    HDEPLOY_ASSIGN_OR_RETURN(const hef::RuntimeVersion runtime,
-                             hef::parse_runtime_version(runtime_));
-    HDEPLOY_ASSIGN_OR_RETURN(const std::string device,
-                             hef::normalize_device(device_.empty() ? kFallbackDevice : device_));
+    auto runtime = hef::parse_runtime_version(runtime_);
+    if (!runtime) return unexpected(as_usage(runtime.error()));
+    auto device = hef::normalize_device(device_.empty() ? kFallbackDevice : device_);
+    if (!device) return unexpected(as_usage(device.error()));
     const hef::HefReport report = hef::HefReader::inspect_file(file_);
-    const hef::CompatibilityVerdict verdict = hef::check_compatibility(report, runtime, device);
+    const hef::CompatibilityVerdict verdict = hef::check_compatibility(report, *runtime, *device);
 
     if (json_) {
-      std::cout << hef_json(file_, report, verdict).dump(1) << '\n';
+      print_json(hef_json(file_, report, verdict), 1);
     } else {
       print_hef_text(report, verdict);
     }
     if (report.error) return unexpected(*report.error);
     if (require_compatible_ && !verdict.ok) {
       return fail(ErrorCode::kFailed, "{} will not run on {} with HailoRT {}", file_.string(),
-                  device, verdict.runtime);
+                  *device, verdict.runtime);
     }
     return {};
   }
@@ -260,7 +248,7 @@ class InspectCommand : public Command {
         j[key] = std::move(list);
       }
       j["op_counts"] = counts;
-      std::cout << j.dump(1) << '\n';
+      print_json(j, 1);
       return {};
     }
     std::cout << fmt::format("ONNX model {}: ir_version {}, opset {}, producer {}\n",

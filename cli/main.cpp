@@ -1,19 +1,23 @@
 // hdeploy: PyTorch → ONNX → Hailo .hef → measured deployment on a Raspberry Pi 5 + Hailo-8L.
-// The only place that turns errors into exit codes: 0 ok, 1 failure, 2 usage.
+// The only place that turns errors into exit codes (docs/exit-codes.md): 0 ok, 1 failure,
+// 2 usage (kUsage, which only the CLI returns, and CLI11's parse errors).
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <vector>
 
 #include "command.hpp"
+#include "hdeploy/core/json_text.hpp"
+#include "hdeploy/runtime/plugin_loader.hpp"
+#include "hdeploy/runtime/registry.hpp"
+#include "hdeploy/version.hpp"
+#include "hdeploy_git_commit.hpp"
 
-#ifndef HDEPLOY_VERSION
-#define HDEPLOY_VERSION "0.0.0"
-#endif
 #ifndef HDEPLOY_SOURCE_DATA_DIR
 #define HDEPLOY_SOURCE_DATA_DIR ""
 #endif
@@ -25,6 +29,11 @@ namespace hdeploy::cli {
 void log_info(const std::string& line) { std::fprintf(stderr, "hdeploy: %s\n", line.c_str()); }
 void log_warning(const std::string& line) {
   std::fprintf(stderr, "hdeploy: warning: %s\n", line.c_str());
+}
+void print_json(const nlohmann::json& value, int indent) {
+  bool escaped = false;
+  std::cout << json_text(value, indent, &escaped) << '\n';
+  if (escaped) log_warning(kEscapedNote);
 }
 
 namespace {
@@ -45,16 +54,20 @@ fs::path find_data_dir(const fs::path& exe) {
   return HDEPLOY_SOURCE_DATA_DIR;
 }
 
-// kInvalidArgument still maps to 2 until every command returns kUsage for its usage errors.
-int exit_code(ErrorCode code) {
-  return code == ErrorCode::kUsage || code == ErrorCode::kInvalidArgument ? 2 : 1;
+// `hdeploy --version`: the version and commit, then each backend and whether it can run here
+// (the hailo line loads the plugin to ask its HailoRT version; no device is opened).
+std::string version_text() {
+  std::string text = "hdeploy " HDEPLOY_VERSION " (" HDEPLOY_GIT_COMMIT ")\nbackends:";
+  for (const BackendAvailability& b : list_backends()) {
+    text += fmt::format("\n  {:<6} {}: {}", b.name, b.available ? "available" : "not available",
+                        b.detail);
+  }
+  return text;
 }
 
-}  // namespace
-}  // namespace hdeploy::cli
+int exit_code(ErrorCode code) { return code == ErrorCode::kUsage ? 2 : 1; }
 
-int main(int argc, char** argv) {
-  using namespace hdeploy::cli;
+int run(int argc, char** argv) {
   std::error_code ec;
   CliContext ctx;
   ctx.exe_path = fs::read_symlink("/proc/self/exe", ec);
@@ -62,11 +75,23 @@ int main(int argc, char** argv) {
   ctx.data_dir = find_data_dir(ctx.exe_path);
   ctx.argv.assign(argv, argv + argc);
 
+  // --verbose anywhere on the line lets HailoRT's own log and console lines through; it must
+  // be known before anything loads the hailo plugin (even --version does).
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--verbose") set_plugin_verbose(true);
+  }
+
   CLI::App app{
       "hdeploy: take an image classifier from PyTorch to a measured deployment on a Raspberry "
       "Pi 5 with a Hailo-8L.\nStages: export → check → (calib → compile) → infer → bench → "
       "report."};
-  app.set_version_flag("--version", "hdeploy " HDEPLOY_VERSION);
+  app.set_version_flag("--version", version_text,
+                       "print the version and the backends available here");
+  bool verbose = false;  // read before parsing (above); declared so --help lists it
+  app.add_flag("--verbose", verbose,
+               "let HailoRT write its own log (hailort.log) and console lines; without it hdeploy "
+               "sets HAILORT_LOGGER_PATH=NONE and HAILORT_CONSOLE_LOGGER_LEVEL=critical unless "
+               "you set them");
   app.require_subcommand(1);
   app.fallthrough();
 
@@ -91,14 +116,36 @@ int main(int argc, char** argv) {
   }
   for (auto& command : commands) {
     if (command->app()->parsed()) {
-      hdeploy::Status status = command->run();
-      if (!status) {
-        std::cerr << "hdeploy " << command->app()->get_name()
-                  << ": error: " << status.error().message << '\n';
-        return exit_code(status.error().code);
+      const std::string name = command->app()->get_name();
+      try {
+        hdeploy::Status status = command->run();
+        if (!status) {
+          std::cerr << "hdeploy " << name << ": error: " << status.error().message << '\n';
+          return exit_code(status.error().code);
+        }
+        return 0;
+      } catch (const std::exception& e) {
+        std::cerr << "hdeploy " << name << ": internal error: " << e.what()
+                  << " (a bug in hdeploy: please report it with the command line)\n";
+        return 1;
       }
-      return 0;
     }
   }
   return 2;
+}
+
+}  // namespace
+}  // namespace hdeploy::cli
+
+int main(int argc, char** argv) {
+  try {
+    return hdeploy::cli::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "hdeploy: internal error: " << e.what()
+              << " (a bug in hdeploy: please report it with the command line)\n";
+  } catch (...) {
+    std::cerr << "hdeploy: internal error: an unknown exception (a bug in hdeploy: please report "
+                 "it with the command line)\n";
+  }
+  return 1;
 }

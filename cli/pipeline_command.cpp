@@ -9,14 +9,13 @@
 #include <string>
 
 #include "command.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/model_spec.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/pipeline/pipeline.hpp"
+#include "hdeploy/runtime/registry.hpp"
+#include "hdeploy/version.hpp"
 #include "hdeploy_git_commit.hpp"
-
-#ifndef HDEPLOY_VERSION
-#define HDEPLOY_VERSION "0.0.0"
-#endif
 
 namespace hdeploy::cli {
 namespace {
@@ -97,15 +96,21 @@ class PipelineCommand : public Command {
     if (!until_.empty()) {
       HDEPLOY_ASSIGN_OR_RETURN(o.until, stage_option("--until", until_));
     }
+    if (o.from && o.until && *o.from > *o.until) {
+      return fail(ErrorCode::kUsage,
+                  "--from {} comes after --until {}; the stages run in the order export check "
+                  "calib compile inspect infer bench report",
+                  from_, until_);
+    }
     if (!rerun_.empty()) {
       auto stages = pipeline::parse_stage_list(rerun_);
       if (!stages) {
-        return fail(ErrorCode::kInvalidArgument, "--rerun: {}", stages.error().message);
+        return fail(ErrorCode::kUsage, "--rerun: {}", stages.error().message);
       }
       o.rerun.insert(stages->begin(), stages->end());
     }
     if (auto d = pipeline::parse_duration_seconds(bench_duration_); !d) {
-      return fail(ErrorCode::kInvalidArgument, "--bench-duration: {}", d.error().message);
+      return fail(ErrorCode::kUsage, "--bench-duration: {}", d.error().message);
     }
 
     HDEPLOY_ASSIGN_OR_RETURN(fs::path spec_path, resolve_model_spec(spec_, ctx_.models_dir()));
@@ -131,9 +136,8 @@ class PipelineCommand : public Command {
     o.backend = backend_;
     o.bench_duration = bench_duration_;
     o.force = force_;
-#ifdef HDEPLOY_HAVE_HAILORT
-    o.have_hailort = true;
-#endif
+    // Whether the hailo plugin loads here (HailoRT installed); no device is opened.
+    o.have_hailort = o.backend != "sim" && hailort_version().has_value();
     o.hdeploy_version = HDEPLOY_VERSION;
     o.hdeploy_commit = HDEPLOY_GIT_COMMIT;
     const char* path_env = std::getenv("PATH");
@@ -157,7 +161,7 @@ class PipelineCommand : public Command {
  private:
   static Result<Stage> stage_option(const std::string& flag, const std::string& value) {
     auto stage = pipeline::parse_stage(value);
-    if (!stage) return fail(ErrorCode::kInvalidArgument, "{}: {}", flag, stage.error().message);
+    if (!stage) return fail(ErrorCode::kUsage, "{}: {}", flag, stage.error().message);
     return *stage;
   }
 
@@ -188,7 +192,7 @@ class PipelineCommand : public Command {
                                                 : json(nullptr)},
           {"failure", outcome.failure.empty() ? json(nullptr) : json(outcome.failure)},
       };
-      std::cout << j.dump(2) << '\n';
+      print_json(j, 2);
       return;
     }
     std::cout << pipeline::render_success_table(

@@ -11,6 +11,7 @@
 
 #include "command.hpp"
 #include "hdeploy/core/file.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/model_spec.hpp"
 #include "hdeploy/core/npy.hpp"
 #include "hdeploy/core/sha256.hpp"
@@ -50,11 +51,11 @@ class PreprocessCommand : public Command {
 
   Status run() override {
     if (layout_ != kLayoutFloat && layout_ != kLayoutUint8) {
-      return fail(ErrorCode::kInvalidArgument, "--layout {}: must be {} or {}", layout_,
-                  kLayoutFloat, kLayoutUint8);
+      return fail(ErrorCode::kUsage, "--layout {}: must be {} or {}", layout_, kLayoutFloat,
+                  kLayoutUint8);
     }
     if (max_pixels_ == 0) {
-      return fail(ErrorCode::kInvalidArgument, "--max-pixels 0: must be at least 1 pixel");
+      return fail(ErrorCode::kUsage, "--max-pixels 0: must be at least 1 pixel");
     }
     // Everything the user named is checked before the image is decoded.
     std::error_code ec;
@@ -118,7 +119,7 @@ class PreprocessCommand : public Command {
             {"height", prepared.height}}},
           {"sha256", digest},
       };
-      std::cout << out.dump() << '\n';
+      print_json(out);
     } else {
       std::cout << fmt::format(
           "{}: {} {} {} from {} ({}x{} -> resize {}x{} -> crop {}x{} at top {}, left {}), "

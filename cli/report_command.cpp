@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/report/report.hpp"
 
 namespace hdeploy::cli {
@@ -47,8 +48,9 @@ class ReportCommand : public Command {
     report::CompareOptions options;
     const bool fail_on_regression = !threshold_text_.empty();
     if (fail_on_regression) {
-      HDEPLOY_ASSIGN_OR_RETURN(options.regression_threshold_percent,
-                               report::parse_threshold_percent(threshold_text_));
+      auto threshold = report::parse_threshold_percent(threshold_text_);
+      if (!threshold) return unexpected(as_usage(threshold.error()));
+      options.regression_threshold_percent = *threshold;
     }
     // Everything that can fail is checked before any file is written.
     HDEPLOY_ASSIGN_OR_RETURN(
@@ -79,7 +81,7 @@ class ReportCommand : public Command {
                       {"trace_csv", files.trace_csv.string()}};
       out["threshold_percent"] = options.regression_threshold_percent;
       out["fail_on_regression"] = fail_on_regression;
-      std::cout << out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+      print_json(out, 1);
     } else {
       std::cout << "Wrote " << files.markdown.string() << ", " << files.html.string() << ", "
                 << files.trace_csv.string() << '\n'

@@ -3,6 +3,7 @@ CenterCrop(224) of each image bit for bit (as uint8 values in float32 NHWC), in 
 Python re-implementation of the seeded shuffle predicts, with a manifest whose hashes are the
 files', and every error path. All images are generated here."""
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -260,7 +261,7 @@ def test_missing_folder(tmp_path):
 
 def test_folder_is_a_file(tmp_path):
     (tmp_path / "x.jpg").write_bytes(b"x")
-    proc, _ = calib(tmp_path / "x.jpg", tmp_path / "c.npy", check=2)
+    proc, _ = calib(tmp_path / "x.jpg", tmp_path / "c.npy", check=1)
     one_error_line(proc, "x.jpg", "not a folder")
 
 
@@ -341,3 +342,21 @@ def test_interrupt_leaves_nothing(tmp_path):
     assert proc.returncode == 1, stderr
     assert "interrupted" in stderr
     assert list(out_dir.iterdir()) == []
+
+
+def test_a_file_name_that_is_not_utf8_is_written_escaped(tmp_path):
+    # Linux names are bytes: b"bad\xff.png" is no UTF-8 string. calib uses it, writes the
+    # .npy and a manifest that parses, names it with \xff, and says so.
+    d = tmp_path / "images"
+    d.mkdir()
+    Image.fromarray(smooth_rgb(300, 260, 1)).save(d / "good.png")
+    with open(os.path.join(os.fsencode(str(d)), b"bad\xff.png"), "wb") as f:
+        Image.fromarray(smooth_rgb(320, 240, 2)).save(f, format="PNG")
+    out = tmp_path / "calib.npy"
+    proc, result = calib(d, out)
+    assert np.load(out).shape == (2, 224, 224, 3)
+    manifest = json.loads((tmp_path / "calib.manifest.json").read_text())
+    names = sorted(entry["path"] for entry in manifest["images"])
+    assert names == ["bad\\xff.png", "good.png"], names
+    assert "not UTF-8" in proc.stderr and "\\xNN" in proc.stderr, proc.stderr
+    assert result["count_used"] == 2

@@ -11,67 +11,12 @@
 #include "hdeploy/bench/runner.hpp"
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/preprocess/image.hpp"
+#include "hdeploy/preprocess/input_conversion.hpp"
 
 namespace hdeploy::bench {
 namespace {
 
 namespace fs = std::filesystem;
-
-// How an image source writes a prepared image into the backend's input.
-enum class InputKind { kFloatNchw, kUint8Nhwc };
-
-struct InputPlan {
-  InputKind kind = InputKind::kUint8Nhwc;
-  // uint8 input with a non-identity qp: byte v becomes round(v / scale + zero_point), clipped
-  // to 0..255 (cli/infer_command.cpp's convention), tabulated once.
-  bool quantize = false;
-  std::array<std::uint8_t, 256> table{};
-};
-
-// float32 NCHW 1x3xHxW or uint8 NHWC 1xHxWx3 of the preprocessor's output size.
-Result<InputPlan> plan_input(const TensorSpec& input, int height, int width) {
-  const auto& s = input.shape;
-  InputPlan plan;
-  if (input.dtype == DType::kFloat32 && input.layout == Layout::kNCHW && s.size() == 4 &&
-      s[0] == 1 && s[1] == 3) {
-    plan.kind = InputKind::kFloatNchw;
-    if (s[2] != height || s[3] != width) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "input '{}' is {} but the preprocessing produces {}x{} images; use the model "
-                  "spec the model was exported with",
-                  input.name, input.describe(), height, width);
-    }
-    return plan;
-  }
-  if (input.dtype == DType::kUint8 && input.layout == Layout::kNHWC && s.size() == 4 && s[0] == 1 &&
-      s[3] == 3) {
-    plan.kind = InputKind::kUint8Nhwc;
-    if (s[1] != height || s[2] != width) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "input '{}' is {} but the preprocessing produces {}x{} images; use the model "
-                  "spec the model was compiled with",
-                  input.name, input.describe(), height, width);
-    }
-    if (input.quantization && !input.quantization->is_identity()) {
-      const Quantization qp = *input.quantization;
-      if (!(qp.scale > 0.0F) || !std::isfinite(qp.scale)) {
-        return fail(ErrorCode::kInvalidArgument, "input '{}' has a quantization scale of {}",
-                    input.name, qp.scale);
-      }
-      plan.quantize = true;
-      for (int v = 0; v < 256; ++v) {
-        const float q = std::nearbyint(static_cast<float>(v) / qp.scale + qp.zero_point);
-        plan.table[static_cast<std::size_t>(v)] =
-            static_cast<std::uint8_t>(std::clamp(q, 0.0F, 255.0F));
-      }
-    }
-    return plan;
-  }
-  return fail(ErrorCode::kInvalidArgument,
-              "input '{}' is {}; an image source writes float32 NCHW 1x3xHxW (cpu) or uint8 NHWC "
-              "1xHxWx3 (hailo, sim)",
-              input.name, input.describe());
-}
 
 class ImageSource final : public FrameSource {
  public:
@@ -79,12 +24,11 @@ class ImageSource final : public FrameSource {
     std::string name;
     std::vector<std::uint8_t> bytes;
   };
-  ImageSource(std::vector<File> files, Preprocessor preprocessor, InputPlan plan,
-              std::size_t input_bytes, std::string describe)
+  ImageSource(std::vector<File> files, Preprocessor preprocessor, InputConversion conversion,
+              std::string describe)
       : files_(std::move(files)),
         preprocessor_(std::move(preprocessor)),
-        plan_(plan),
-        input_bytes_(input_bytes),
+        conversion_(conversion),
         describe_(std::move(describe)) {}
 
   bool measured() const override { return true; }
@@ -93,31 +37,15 @@ class ImageSource final : public FrameSource {
 
   Status fill(std::size_t index, EngineFrame& frame) const override {
     const File& file = files_[index % files_.size()];
-    std::span<std::uint8_t> out = frame.input(0);
-    if (out.size() != input_bytes_) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "frame input is {} bytes; the image source writes {} bytes", out.size(),
-                  input_bytes_);
-    }
     HDEPLOY_ASSIGN_OR_RETURN(const Image prepared, preprocessor_.prepare(file.bytes, file.name));
-    if (plan_.kind == InputKind::kFloatNchw) {
-      // Engine buffers are page-aligned, so the bytes may be viewed as floats.
-      preprocessor_.to_cpu_input(
-          prepared, std::span<float>(reinterpret_cast<float*>(out.data()), out.size() / 4));
-      return {};
-    }
-    preprocessor_.to_hailo_input(prepared, out);
-    if (plan_.quantize) {
-      for (std::uint8_t& v : out) v = plan_.table[v];
-    }
-    return {};
+    // Engine buffers are page-aligned, as a float input needs.
+    return conversion_.write(preprocessor_, prepared, frame.input(0));
   }
 
  private:
   std::vector<File> files_;
   Preprocessor preprocessor_;
-  InputPlan plan_;
-  std::size_t input_bytes_;
+  InputConversion conversion_;
   std::string describe_;
 };
 
@@ -154,8 +82,9 @@ Result<std::unique_ptr<FrameSource>> make_image_source(std::vector<fs::path> fil
   if (files.empty()) {
     return fail(ErrorCode::kInvalidArgument, "no images to benchmark with; give JPEG or PNG files");
   }
-  HDEPLOY_ASSIGN_OR_RETURN(const InputPlan plan, plan_input(input, preprocessor.output_height(),
-                                                            preprocessor.output_width()));
+  HDEPLOY_ASSIGN_OR_RETURN(
+      const InputConversion conversion,
+      InputConversion::create(input, preprocessor.output_height(), preprocessor.output_width()));
   std::sort(files.begin(), files.end());
   std::vector<ImageSource::File> loaded;
   loaded.reserve(files.size());
@@ -178,7 +107,7 @@ Result<std::unique_ptr<FrameSource>> make_image_source(std::vector<fs::path> fil
   std::string describe = fmt::format("{} image{} from {}, decoded and preprocessed per frame",
                                      loaded.size(), loaded.size() == 1 ? "" : "s", parent);
   return std::unique_ptr<FrameSource>(std::make_unique<ImageSource>(
-      std::move(loaded), preprocessor, plan, input.byte_size(), std::move(describe)));
+      std::move(loaded), preprocessor, conversion, std::move(describe)));
 }
 
 Result<std::unique_ptr<FrameSource>> make_random_source(const TensorSpec& input,

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "hdeploy/bench/statistics.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/result.hpp"
 
 namespace {
@@ -316,7 +317,7 @@ int run() {
     if (!result) return usage_error(result.error().message);
     output = std::move(*result);
   }
-  std::cout << output.dump() << '\n';
+  std::cout << hdeploy::json_text(output) << '\n';
   return 0;
 }
 

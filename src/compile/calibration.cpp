@@ -10,13 +10,12 @@
 #include <thread>
 #include <utility>
 
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/npy.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/sha256.hpp"
-
-#ifndef HDEPLOY_VERSION
-#define HDEPLOY_VERSION "0.0.0"
-#endif
+#include "hdeploy/preprocess/image_files.hpp"
+#include "hdeploy/version.hpp"
 
 namespace hdeploy {
 namespace fs = std::filesystem;
@@ -24,13 +23,6 @@ namespace {
 
 // Image files larger than this are skipped unread (a 89 MP PNG is far smaller).
 constexpr std::uintmax_t kMaxImageFileBytes = 1ULL << 29;
-
-bool has_image_extension(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
 
 // The decoders' messages start with the file name; the manifest lists the path already.
 std::string reason_without_name(const std::string& message, const std::string& name) {
@@ -160,38 +152,6 @@ class PreparePool {
 
 }  // namespace
 
-Result<std::vector<fs::path>> list_calibration_images(const fs::path& dir) {
-  std::error_code ec;
-  const auto status = fs::status(dir, ec);
-  if (!fs::exists(status)) {
-    return fail(ErrorCode::kNotFound, "{}: no such folder; give a folder of JPEG or PNG images",
-                dir.string());
-  }
-  if (!fs::is_directory(status)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "{}: is a file, not a folder; give a folder of JPEG or PNG images", dir.string());
-  }
-  std::vector<std::pair<std::string, fs::path>> found;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const fs::path& path = it->path();
-    if (path.filename().string().starts_with(".")) {
-      if (it->is_directory(ec)) it.disable_recursion_pending();
-      continue;
-    }
-    if (has_image_extension(path) && it->is_regular_file(ec)) {
-      found.emplace_back(path.lexically_relative(dir).generic_string(), path);
-    }
-  }
-  if (ec) return fail(ErrorCode::kIo, "{}: cannot list: {}", dir.string(), ec.message());
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<fs::path> files;
-  files.reserve(found.size());
-  for (auto& [relative, path] : found) files.push_back(std::move(path));
-  return files;
-}
-
 std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound) {
   assert(bound > 0);
   // 2^64 mod bound: rejecting the draws below it leaves a multiple of `bound` equally likely
@@ -288,7 +248,8 @@ Result<CalibrationSet> make_calibration_set(const fs::path& image_dir,
   HDEPLOY_TRY(check_writable_output(npy, options.overwrite));
   HDEPLOY_TRY(check_writable_output(set.manifest_path, options.overwrite));
 
-  HDEPLOY_ASSIGN_OR_RETURN(std::vector<fs::path> order, list_calibration_images(image_dir));
+  HDEPLOY_ASSIGN_OR_RETURN(std::vector<fs::path> order,
+                           list_image_files(image_dir, /*recursive=*/true));
   if (order.empty()) {
     return fail(ErrorCode::kFailed,
                 "{}: no .jpg, .jpeg or .png files (searched with subfolders); give a folder of "
@@ -355,7 +316,10 @@ Result<CalibrationSet> make_calibration_set(const fs::path& image_dir,
         "few the quantised model's accuracy may collapse silently",
         set.used.size(), kRecommendedCalibrationImages));
   }
-  const std::string manifest = set.to_json().dump(2) + "\n";
+  bool escaped = false;
+  const std::string manifest = json_text(set.to_json(), 2, &escaped) + "\n";
+  if (escaped)
+    set.warnings.push_back(fmt::format("{}: {}", set.manifest_path.string(), kEscapedNote));
   if (auto written = write_text_file_atomic(set.manifest_path, manifest, options.overwrite);
       !written) {
     std::error_code ec;

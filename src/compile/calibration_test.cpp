@@ -14,6 +14,7 @@
 #include "hdeploy/core/npy.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/sha256.hpp"
+#include "hdeploy/preprocess/image_files.hpp"
 #include "preprocess/test_images.hpp"
 
 namespace hdeploy {
@@ -72,32 +73,6 @@ class CalibrationTest : public ::testing::Test {
   fs::path images_;
   ModelSpec spec_;
 };
-
-TEST_F(CalibrationTest, ListsJpegAndPngRecursivelyInPathOrder) {
-  for (const char* name : {"b.png", "a.JPG", "c.Jpeg", "sub/d.png", "sub/deeper/e.jpg",
-                           ".hidden/f.png", ".g.png", "h.txt", "i.gif"}) {
-    write(images_ / name, Bytes{1});
-  }
-  fs::create_directories(images_ / "folder.png");  // a folder named like an image
-  auto listed = list_calibration_images(images_);
-  ASSERT_TRUE(listed) << listed.error().message;
-  std::vector<std::string> relative;
-  for (const auto& p : *listed) relative.push_back(p.lexically_relative(images_).generic_string());
-  EXPECT_EQ(relative, (std::vector<std::string>{"a.JPG", "b.png", "c.Jpeg", "sub/d.png",
-                                                "sub/deeper/e.jpg"}));
-
-  auto missing = list_calibration_images(dir_ / "nope");
-  ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
-  EXPECT_NE(missing.error().message.find("nope"), std::string::npos);
-  auto file = list_calibration_images(images_ / "b.png");
-  ASSERT_FALSE(file);
-  EXPECT_EQ(file.error().code, ErrorCode::kInvalidArgument);
-  fs::create_directories(dir_ / "empty");
-  auto empty = list_calibration_images(dir_ / "empty");
-  ASSERT_TRUE(empty);
-  EXPECT_TRUE(empty->empty());
-}
 
 TEST(CalibrationOrder, UniformBelowIsInRangeAndUnbiased) {
   std::mt19937_64 rng(1);
@@ -173,7 +148,7 @@ TEST_F(CalibrationTest, WritesRowsInSeededOrderWithTheInferPreprocessing) {
   EXPECT_EQ(progress.back(), (std::pair<std::size_t, std::size_t>{5, 6}));
 
   // Rows follow the seeded order of all candidates, the corrupt one left out.
-  auto order = *list_calibration_images(images_);
+  auto order = *list_image_files(images_, /*recursive=*/true);
   seeded_shuffle(order, 7);
   std::erase_if(order, [](const fs::path& p) { return p.filename() == "broken.png"; });
   auto npy_array = read_npy(npy);

@@ -8,13 +8,11 @@
 #include <regex>
 
 #include "hdeploy/core/file.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/sha256.hpp"
 #include "hdeploy/core/utc_time.hpp"
-
-#ifndef HDEPLOY_VERSION
-#define HDEPLOY_VERSION "0.0.0"
-#endif
+#include "hdeploy/version.hpp"
 
 namespace hdeploy::compile {
 namespace fs = std::filesystem;
@@ -287,7 +285,7 @@ Status write_manifest(const CompileRequest& req, CompileOutcome& o) {
     if (!m.contains(it.key())) m[it.key()] = it.value();
   }
   m["stages"] = stages;
-  return write_text_file_atomic(path, m.dump(2) + "\n", Overwrite::kAllow);
+  return write_text_file_atomic(path, json_text(m, 2) + "\n", Overwrite::kAllow);
 }
 
 void warn(const CompileRequest& req, CompileOutcome& o, const std::string& message) {

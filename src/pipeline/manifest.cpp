@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hdeploy/core/file.hpp"
+#include "hdeploy/core/json_text.hpp"
 #include "hdeploy/core/sha256.hpp"
 
 namespace hdeploy::pipeline {
@@ -143,7 +144,7 @@ Result<Manifest> read_manifest(const fs::path& path) {
 }
 
 Status write_manifest(const fs::path& path, const Manifest& manifest) {
-  return write_text_file_atomic(path, to_json(manifest).dump(2) + "\n", Overwrite::kAllow);
+  return write_text_file_atomic(path, json_text(to_json(manifest), 2) + "\n", Overwrite::kAllow);
 }
 
 Result<std::string> FileHashes::sha256(const fs::path& path) {

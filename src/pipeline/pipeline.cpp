@@ -12,6 +12,7 @@
 #include "hdeploy/core/sha256.hpp"
 #include "hdeploy/core/utc_time.hpp"
 #include "hdeploy/pipeline/synthetic_images.hpp"
+#include "hdeploy/preprocess/image_files.hpp"
 
 namespace hdeploy::pipeline {
 namespace fs = std::filesystem;
@@ -60,32 +61,12 @@ std::string manifest_path(const fs::path& path, const fs::path& dir) {
   return p.starts_with(d) ? p.substr(d.size()) : p;
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-bool is_image(const fs::path& p) {
-  const std::string ext = lower(p.extension().string());
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
-
 Result<std::vector<fs::path>> list_images(const fs::path& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return fail(ErrorCode::kNotFound, "--images {}: not a folder; give a folder of JPEG/PNG images",
-                dir.string());
-  }
-  std::vector<fs::path> images;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec) && is_image(entry.path())) images.push_back(entry.path());
-  }
-  std::sort(images.begin(), images.end());
+  HDEPLOY_ASSIGN_OR_RETURN(std::vector<fs::path> images, list_image_files(dir, false));
   if (images.empty()) {
     return fail(ErrorCode::kNotFound,
-                "--images {}: no .jpg, .jpeg or .png files; add images or leave --images out for "
-                "a synthetic set",
+                "{}: no .jpg, .jpeg or .png files; add images, or run without an image folder "
+                "for a synthetic set",
                 dir.string());
   }
   return images;
@@ -321,13 +302,13 @@ class PipelineRun {
   Status check_options() const {
     if (o_.from && o_.until && *o_.from > *o_.until) {
       return fail(ErrorCode::kInvalidArgument,
-                  "--from {} comes after --until {}; the stages run in the order {}",
+                  "the first stage ({}) comes after the last ({}); the stages run in the order {}",
                   stage_name(*o_.from), stage_name(*o_.until),
                   "export check calib compile inspect infer bench report");
     }
     HDEPLOY_TRY(parse_duration_seconds(o_.bench_duration));
     if (o_.calib_count < 1) {
-      return fail(ErrorCode::kInvalidArgument, "--calib-count {}: must be 1 or more",
+      return fail(ErrorCode::kInvalidArgument, "a calibration count of {}: must be 1 or more",
                   o_.calib_count);
     }
     if (o_.out_dir.is_relative()) {
@@ -341,7 +322,7 @@ class PipelineRun {
     const fs::path manifest_file = dir_ / "manifest.json";
     const bool has_manifest = fs::exists(manifest_file, ec);
     if (fs::exists(dir_, ec) && !fs::is_directory(dir_, ec)) {
-      return fail(ErrorCode::kInvalidArgument, "--out {}: exists and is not a folder",
+      return fail(ErrorCode::kInvalidFormat, "{}: exists and is not a folder; name a folder",
                   dir_.string());
     }
     const bool non_empty =

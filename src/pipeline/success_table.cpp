@@ -100,10 +100,10 @@ SuccessRow hailo_row(const Manifest& m, bool have_hailort) {
   if (backend == "hailo") {
     return {item, "yes", fmt::format("{}{}", text(s, "backend_description", "hailo"), top1)};
   }
-  const std::string why = !have_hailort ? "this build has no HailoRT"
-                          : m.options.value("backend", "auto") == "sim"
+  const std::string why = m.options.value("backend", "auto") == "sim"
                               ? "--backend sim was asked for"
-                              : "no Hailo device answered";
+                          : !have_hailort ? "no HailoRT here (the hailo plugin did not load)"
+                                          : "no Hailo device answered";
   return {item, "no",
           fmt::format("{}; inference ran on the {} ({}){}", why, backend,
                       text(s, "label", text(s, "backend_description")), top1)};

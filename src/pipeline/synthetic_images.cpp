@@ -1,15 +1,12 @@
 #include "hdeploy/pipeline/synthetic_images.hpp"
 
-#include <png.h>
-#include <turbojpeg.h>
-
 #include <algorithm>
 #include <array>
-#include <csetjmp>
 #include <random>
 #include <utility>
 
 #include "hdeploy/core/file.hpp"
+#include "hdeploy/preprocess/encode.hpp"
 
 namespace hdeploy::pipeline {
 namespace {
@@ -106,52 +103,6 @@ void draw(Canvas& c, Pattern pattern, std::mt19937& rng) {
   }
 }
 
-Result<Bytes> encode_jpeg(const Canvas& c) {
-  tjhandle handle = tjInitCompress();
-  if (handle == nullptr) return fail(ErrorCode::kInternal, "tjInitCompress failed");
-  unsigned char* out = nullptr;
-  unsigned long size = 0;  // NOLINT(google-runtime-int): TurboJPEG's type
-  const int rc = tjCompress2(handle, c.rgb.data(), c.width, 0, c.height, TJPF_RGB, &out, &size,
-                             TJSAMP_420, kJpegQuality, TJFLAG_ACCURATEDCT);
-  Bytes bytes;
-  if (rc == 0) bytes.assign(out, out + size);
-  tjFree(out);
-  tjDestroy(handle);
-  if (rc != 0) return fail(ErrorCode::kInternal, "tjCompress2 failed: {}", tjGetErrorStr2(nullptr));
-  return bytes;
-}
-
-void append_png_bytes(png_structp png, png_bytep data, png_size_t length) {
-  auto* out = static_cast<Bytes*>(png_get_io_ptr(png));
-  out->insert(out->end(), data, data + length);
-}
-void flush_nothing(png_structp /*png*/) {}
-
-// libpng reports errors by longjmp: no C++ objects with destructors live in this frame.
-bool write_png_rows(png_structp png, png_infop info, const Canvas& c, png_bytepp rows) {
-  if (setjmp(png_jmpbuf(png))) return false;  // NOLINT(cert-err52-cpp): libpng's error model
-  png_set_IHDR(png, info, static_cast<png_uint_32>(c.width), static_cast<png_uint_32>(c.height), 8,
-               PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
-  png_set_rows(png, info, rows);
-  png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
-  return true;
-}
-
-Result<Bytes> encode_png(Canvas& c) {
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  if (png == nullptr) return fail(ErrorCode::kInternal, "png_create_write_struct failed");
-  png_infop info = png_create_info_struct(png);
-  Bytes out;
-  png_set_write_fn(png, &out, append_png_bytes, flush_nothing);
-  std::vector<png_bytep> rows(static_cast<std::size_t>(c.height));
-  for (int y = 0; y < c.height; ++y) rows[static_cast<std::size_t>(y)] = c.at(0, y);
-  const bool ok = info != nullptr && write_png_rows(png, info, c, rows.data());
-  png_destroy_write_struct(&png, &info);
-  if (!ok) return fail(ErrorCode::kInternal, "libpng could not encode a synthetic image");
-  return out;
-}
-
 }  // namespace
 
 Result<std::vector<EncodedImage>> make_synthetic_images(int count, std::uint32_t seed) {
@@ -171,10 +122,11 @@ Result<std::vector<EncodedImage>> make_synthetic_images(int count, std::uint32_t
     image.name = fmt::format("synthetic-{:03d}.{}", i, png ? "png" : "jpg");
     image.width = width;
     image.height = height;
+    const Image pixels{width, height, std::move(canvas.rgb)};
     if (png) {
-      HDEPLOY_ASSIGN_OR_RETURN(image.bytes, encode_png(canvas));
+      HDEPLOY_ASSIGN_OR_RETURN(image.bytes, encode_png(pixels));
     } else {
-      HDEPLOY_ASSIGN_OR_RETURN(image.bytes, encode_jpeg(canvas));
+      HDEPLOY_ASSIGN_OR_RETURN(image.bytes, encode_jpeg(pixels, kJpegQuality));
     }
     images.push_back(std::move(image));
   }

@@ -1,13 +1,13 @@
 #include "test_images.hpp"
 
-#include <png.h>
 #include <turbojpeg.h>
 
 #include <algorithm>
-#include <csetjmp>
 #include <cstring>
 #include <random>
 #include <stdexcept>
+
+#include "hdeploy/preprocess/encode.hpp"
 
 namespace hdeploy::testing {
 
@@ -35,70 +35,27 @@ Image make_random(int width, int height, unsigned seed) {
 
 Bytes encode_jpeg(const std::uint8_t* pixels, int width, int height, int pixel_format,
                   int subsampling, int quality) {
-  tjhandle handle = tjInitCompress();
-  unsigned char* out = nullptr;
-  unsigned long size = 0;
-  const int rc = tjCompress2(handle, pixels, width, 0, height, pixel_format, &out, &size,
-                             subsampling, quality, TJFLAG_ACCURATEDCT);
-  Bytes bytes;
-  if (rc == 0) bytes.assign(out, out + size);
-  tjFree(out);
-  tjDestroy(handle);
-  if (rc != 0) throw std::runtime_error("tjCompress2 failed");
-  return bytes;
+  JpegEncoding encoding;
+  encoding.pixel_format = pixel_format;
+  encoding.subsampling = subsampling;
+  encoding.quality = quality;
+  const std::size_t size = static_cast<std::size_t>(width) * height * tjPixelSize[pixel_format];
+  auto bytes = hdeploy::encode_jpeg(std::span(pixels, size), width, height, encoding);
+  if (!bytes) throw std::runtime_error(bytes.error().message);
+  return std::move(*bytes);
 }
 
 Bytes encode_jpeg(const Image& image, int quality) {
   return encode_jpeg(image.rgb.data(), image.width, image.height, TJPF_RGB, TJSAMP_420, quality);
 }
 
-namespace {
-
-void append_to_bytes(png_structp png, png_bytep data, std::size_t length) {
-  auto* out = static_cast<Bytes*>(png_get_io_ptr(png));
-  out->insert(out->end(), data, data + length);
-}
-void flush_nothing(png_structp /*png*/) {}
-
-// Only trivially destructible locals: libpng longjmps here on error.
-bool write_png(png_structp png, png_infop info, int width, int height, int bit_depth,
-               int color_type, png_colorp palette, int palette_size, png_bytep exif,
-               png_uint_32 exif_size, bool interlaced, png_bytepp rows) {
-  if (setjmp(png_jmpbuf(png))) return false;
-  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height),
-               bit_depth, color_type, interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  if (palette_size > 0) png_set_PLTE(png, info, palette, palette_size);
-  if (exif_size > 0) png_set_eXIf_1(png, info, exif_size, exif);
-  png_set_check_for_invalid_index(png, 0);  // tests write indices past PLTE on purpose
-  png_set_rows(png, info, rows);
-  png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
-  return true;
-}
-
-}  // namespace
-
 Bytes encode_png(int width, int height, int bit_depth, int color_type,
                  const std::vector<Bytes>& rows, const Bytes& palette, const Bytes& exif,
                  bool interlaced) {
-  Bytes out;
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png_create_info_struct(png);
-  png_set_write_fn(png, &out, append_to_bytes, flush_nothing);
-  std::vector<png_color> colors(palette.size() / 3);
-  for (std::size_t i = 0; i < colors.size(); ++i) {
-    colors[i] = png_color{palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]};
-  }
-  std::vector<png_bytep> row_pointers;
-  for (const Bytes& row : rows) row_pointers.push_back(const_cast<png_bytep>(row.data()));
-  Bytes exif_copy = exif;
-  const bool ok =
-      write_png(png, info, width, height, bit_depth, color_type, colors.data(),
-                static_cast<int>(colors.size()), exif_copy.data(),
-                static_cast<png_uint_32>(exif_copy.size()), interlaced, row_pointers.data());
-  png_destroy_write_struct(&png, &info);
-  if (!ok) throw std::runtime_error("libpng write failed");
-  return out;
+  PngRows png{width, height, bit_depth, color_type, rows, palette, exif, interlaced};
+  auto bytes = hdeploy::encode_png(png);
+  if (!bytes) throw std::runtime_error(bytes.error().message);
+  return std::move(*bytes);
 }
 
 Bytes make_tiff(bool little_endian, const std::vector<IfdEntry>& entries) {

@@ -1,5 +1,6 @@
 #pragma once
-// Test-only encoders: images are generated in the tests (TurboJPEG, libpng), never checked in.
+// Test images: generated patterns, and throwing wrappers of the library's encoders
+// (hdeploy/preprocess/encode.hpp) for tests that build odd files. Nothing is checked in.
 
 #include <cstdint>
 #include <string>

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "hdeploy/core/json_text.hpp"
+
 namespace hdeploy::report::detail {
 
 using nlohmann::json;
@@ -60,8 +62,6 @@ inline std::optional<bool> bool_at(const json& root, std::initializer_list<std::
 }
 
 // dump() that cannot throw on invalid UTF-8 (file names are bytes).
-inline std::string dump_safe(const json& j, int indent = -1) {
-  return j.dump(indent, ' ', false, json::error_handler_t::replace);
-}
+inline std::string dump_safe(const json& j, int indent = -1) { return json_text(j, indent); }
 
 }  // namespace hdeploy::report::detail

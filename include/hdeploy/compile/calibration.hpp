@@ -21,14 +21,6 @@ namespace hdeploy {
 // The Dataflow Compiler's recommended minimum calibration set size.
 inline constexpr std::size_t kRecommendedCalibrationImages = 1024;
 
-// The JPEG and PNG files (.jpg, .jpeg, .png, any case) under `dir`, recursively (class
-// subfolders as in ImageNet; folder symlinks are not followed, hidden entries are skipped),
-// sorted by their path relative to `dir` byte by byte, so the list is the same on every
-// machine. Errors: kNotFound (no such folder), kInvalidArgument (a file, not a folder), kIo.
-// An empty list is not an error here.
-Result<std::vector<std::filesystem::path>> list_calibration_images(
-    const std::filesystem::path& dir);
-
 // A uniform integer in [0, bound) from `rng` by rejection, without modulo bias; bound > 0.
 // Written out because std::uniform_int_distribution differs between standard libraries.
 std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound);

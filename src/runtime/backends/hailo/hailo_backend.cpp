@@ -1,16 +1,20 @@
-// The hailo backend: HailoRT 4.20-4.23 async InferModel API. Facts it relies on are in
-// shared/HAILO.md (checked against HailoRT v4.20.0's public headers).
+// The hailo backend plugin (libhdeploy_hailo.so): HailoRT 4.20-4.23's async InferModel API
+// behind the backend_plugin.hpp entry points. The only hdeploy code that includes HailoRT's
+// headers or links libhailort; the registry dlopens it after setting HailoRT's environment.
+// Facts it relies on are in shared/HAILO.md (checked against HailoRT v4.20.0 and v4.23.0).
 #include "hdeploy/runtime/hailo_backend.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "hdeploy/runtime/backend_plugin.hpp"
+#include "hdeploy/version.hpp"
 
 // HailoRT's public headers are not -Wpedantic clean (an anonymous struct in hailort.h,
 // std::iterator and std::is_pod in buffer.hpp); CMake includes them as system headers, this
@@ -48,8 +52,11 @@ ErrorCode code_for(hailo_status status) {
 Unexpected hailo_error(hailo_status status, const std::string& what,
                        const std::filesystem::path& hef, const std::string& hef_arch = {},
                        const std::string& device_arch = {}) {
-  return unexpected(Error{code_for(status), describe_hailo_status(static_cast<int>(status), what,
-                                                                  hef, hef_arch, device_arch)});
+  // 4.23 says "no free device" (74) when there is no driver at all: look before believing it.
+  const bool driver = status != HAILO_OUT_OF_PHYSICAL_DEVICES || hailo_driver_loaded();
+  return unexpected(Error{
+      code_for(status),
+      describe_hailo_status(static_cast<int>(status), what, hef, hef_arch, device_arch, driver)});
 }
 
 // The host-side view of one HailoRT stream as a TensorSpec.
@@ -257,9 +264,7 @@ class HailoBackend final : public Backend {
   bool stopping_ = false;        // guarded by mutex_
 };
 
-}  // namespace
-
-Result<std::string> hailort_library_version() {
+Result<std::string> library_version() {
   hailo_version_t version{};
   const hailo_status status = hailo_get_library_version(&version);
   if (status != HAILO_SUCCESS) {
@@ -268,19 +273,12 @@ Result<std::string> hailort_library_version() {
   return fmt::format("{}.{}.{}", version.major, version.minor, version.revision);
 }
 
-Result<std::unique_ptr<Backend>> create_hailo_backend(const std::filesystem::path& hef,
-                                                      const HailoBackendOptions& options) {
+Result<std::unique_ptr<Backend>> open_backend(const std::filesystem::path& hef,
+                                              const PluginBackendOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(hef, ec)) {
     return fail(ErrorCode::kNotFound, "hailo: HEF {} not found", hef.string());
   }
-  // libhailort writes ./hailort.log unless told otherwise; the user's own setting wins.
-  if (std::getenv("HAILORT_LOGGER_PATH") == nullptr) {  // NOLINT(concurrency-mt-unsafe)
-    const std::string path =
-        options.hailort_log_path.empty() ? std::string("NONE") : options.hailort_log_path;
-    ::setenv("HAILORT_LOGGER_PATH", path.c_str(), 0);  // NOLINT(concurrency-mt-unsafe)
-  }
-
   // The HEF's arch, for the arch-mismatch message; reading works without a device.
   std::string hef_arch;
   if (auto parsed = hailort::Hef::create(hef.string())) {
@@ -339,11 +337,7 @@ Result<std::unique_ptr<Backend>> create_hailo_backend(const std::filesystem::pat
                 hef.filename().string());
   }
 
-  hailo_version_t version{};
-  const std::string library =
-      hailo_get_library_version(&version) == HAILO_SUCCESS
-          ? fmt::format("{}.{}.{}", version.major, version.minor, version.revision)
-          : std::string("4.x");
+  const std::string library = library_version().value_or(std::string("4.x"));
   std::string description = fmt::format(
       "HailoRT {} async, {} on {}, queue {}, output {}", library, hef.filename().string(),
       device_arch.empty() ? std::string("Hailo device") : device_arch, depth,
@@ -353,4 +347,46 @@ Result<std::unique_ptr<Backend>> create_hailo_backend(const std::filesystem::pat
       std::move(inputs), std::move(outputs), hef, options.ready_timeout, std::move(description)));
 }
 
+// The first free device, without a model: its architecture (identify's Device Architecture,
+// not the board name) and firmware version.
+Result<PluginDeviceInfo> probe_device() {
+  auto vdevice = hailort::VDevice::create();
+  if (!vdevice) {
+    return hailo_error(vdevice.status(), "opening the device (VDevice::create)", {});
+  }
+  auto physical = vdevice.value()->get_physical_devices();
+  if (!physical) return hailo_error(physical.status(), "listing the physical devices", {});
+  if (physical.value().empty()) {
+    return fail(ErrorCode::kFailed, "hailo: the virtual device has no physical device");
+  }
+  hailort::Device& device = physical.value().front().get();
+  PluginDeviceInfo info;
+  auto identity = device.identify();
+  if (!identity) return hailo_error(identity.status(), "identifying the device", {});
+  info.architecture = arch_name(identity->device_architecture);
+  info.description = fmt::format("{} {}, firmware {}.{}.{}", device.get_dev_id(), info.architecture,
+                                 identity->fw_version.major, identity->fw_version.minor,
+                                 identity->fw_version.revision);
+  return info;
+}
+
+// CMake passes the version of the HailoRT package it found.
+#ifndef HDEPLOY_HAILORT_BUILT_AGAINST
+#define HDEPLOY_HAILORT_BUILT_AGAINST "HailoRT 4.x"
+#endif
+
+constexpr BackendPluginAbi kAbi{kBackendPluginApiVersion, HDEPLOY_VERSION, kName};
+constexpr BackendPluginV1 kApiV1{HDEPLOY_HAILORT_BUILT_AGAINST, &library_version, &probe_device,
+                                 &open_backend};
+
+}  // namespace
 }  // namespace hdeploy
+
+extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginAbi*
+hdeploy_plugin_abi() {
+  return &hdeploy::kAbi;
+}
+extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginV1*
+hdeploy_backend_plugin_v1() {
+  return &hdeploy::kApiV1;
+}

@@ -40,20 +40,37 @@ const char* status_name(int status) {
   }
 }
 
+constexpr const char* kDriverAdvice =
+    "the Hailo PCIe driver is not installed or not loaded: install hailo-all (Raspberry Pi OS; "
+    "on trixie `sudo apt install dkms` first) or hailort-pcie-driver, reboot, and check that "
+    "/dev/hailo0 exists";
+
 }  // namespace
+
+bool hailo_driver_loaded(const std::filesystem::path& root) {
+  std::error_code ec;
+  if (std::filesystem::exists(root / "sys/class/hailo_chardev", ec)) return true;
+  for (std::filesystem::directory_iterator it(root / "dev", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().filename().string().rfind("hailo", 0) == 0) return true;
+  }
+  return false;
+}
 
 std::string describe_hailo_status(int status, const std::string& what,
                                   const std::filesystem::path& hef, const std::string& hef_arch,
-                                  const std::string& device_arch) {
+                                  const std::string& device_arch, bool driver_loaded) {
   const std::string head = fmt::format("hailo: {} failed for {}: {} ({})", what,
                                        hef.filename().string(), status_name(status), status);
   switch (status) {
     case 64:
-      return head +
-             "; the Hailo PCIe driver is not installed or not loaded: install hailo-all "
-             "(Raspberry Pi OS) or hailort-pcie-driver, reboot, and check that /dev/hailo0 exists";
+      return head + "; " + kDriverAdvice;
     case 73:
     case 74:
+      if (!driver_loaded) {
+        return head + "; no driver was found (no /sys/class/hailo_chardev, no /dev/hailo*): " +
+               kDriverAdvice;
+      }
       return head +
              "; no free Hailo device: another process holds it (check `lsof /dev/hailo0`, stop "
              "that process) or none is attached (`hailortcli scan`)";

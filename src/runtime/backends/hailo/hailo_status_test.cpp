@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "hdeploy/runtime/hailo_backend.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace hdeploy {
 namespace {
@@ -29,6 +32,27 @@ TEST(HailoStatus, ActionableLines) {
   EXPECT_TRUE(contains(version, "same version")) << version;
 
   EXPECT_TRUE(contains(describe_hailo_status(999, "run_async", "r.hef"), "(999)"));
+}
+
+TEST(HailoStatus, DeviceBusyWithoutADriverIsTheDriverAdvice) {
+  // HailoRT 4.23 answers 74 when no driver is loaded.
+  const std::string no_driver = describe_hailo_status(74, "opening the device", "r.hef", {}, {},
+                                                      /*driver_loaded=*/false);
+  EXPECT_TRUE(contains(no_driver, "HAILO_OUT_OF_PHYSICAL_DEVICES (74)")) << no_driver;
+  EXPECT_TRUE(contains(no_driver, "no driver was found")) << no_driver;
+  EXPECT_TRUE(contains(no_driver, "install hailo-all")) << no_driver;
+  EXPECT_FALSE(contains(no_driver, "another process")) << no_driver;
+}
+
+TEST(HailoStatus, DriverLoadedLooksAtSysfsAndDev) {
+  test_support::TempDir root;
+  std::filesystem::create_directories(root.path() / "dev");
+  EXPECT_FALSE(hailo_driver_loaded(root.path()));
+  std::ofstream(root.path() / "dev" / "hailo0").put('x');
+  EXPECT_TRUE(hailo_driver_loaded(root.path()));
+  std::filesystem::remove(root.path() / "dev" / "hailo0");
+  std::filesystem::create_directories(root.path() / "sys" / "class" / "hailo_chardev");
+  EXPECT_TRUE(hailo_driver_loaded(root.path()));
 }
 
 }  // namespace
