@@ -220,25 +220,16 @@ class BenchCommand : public Command {
   }
 
   Status run() override {
-    HDEPLOY_ASSIGN_OR_RETURN(const ModelKind kind, model_kind(model_path_));
-    if (auto choice = check_backend_choice(backend_name_, kind, model_path_); !choice) {
-      return unexpected(as_usage(choice.error()));
-    }
+    HDEPLOY_ASSIGN_OR_RETURN(
+        BackendRequest request,
+        backend_request(backend_name_, model_path_, onnx_path_, device_, threads_, sim_flags_));
     HDEPLOY_ASSIGN_OR_RETURN(options_, run_options());
     if (!onnx_path_.empty()) HDEPLOY_TRY(check_readable_file(onnx_path_));
     if (!images_dir_.empty()) {
       HDEPLOY_ASSIGN_OR_RETURN(image_files_, list_images(images_dir_));
     }
 
-    BackendRequest request;
-    request.backend = backend_name_;
-    request.model = model_path_;
-    request.onnx = onnx_path_;
-    request.device = device_;
     request.spec = [this] { return spec_for_model(); };
-    request.cpu.threads = threads_;
-    request.sim_timing = sim_flags_.overrides();
-    request.on_note = [](const std::string& note) { log_info(note); };
     HDEPLOY_ASSIGN_OR_RETURN(OpenedBackend opened, open_backend(request));
     hef_info_ = std::move(opened.hef);
     const std::string backend_kind = opened.kind;

@@ -94,22 +94,14 @@ class InferCommand : public Command {
   }
 
   Status run() override {
-    HDEPLOY_ASSIGN_OR_RETURN(const ModelKind kind, model_kind(model_path_));
-    if (auto choice = check_backend_choice(backend_name_, kind, model_path_); !choice) {
-      return unexpected(as_usage(choice.error()));
-    }
-    BackendRequest request;
-    request.backend = backend_name_;
-    request.model = model_path_;
-    request.onnx = onnx_path_;
-    request.device = device_;
+    HDEPLOY_ASSIGN_OR_RETURN(
+        BackendRequest request,
+        backend_request(backend_name_, model_path_, onnx_path_, device_, threads_, sim_flags_));
     request.spec = [this] { return find_spec(); };
     request.need_outputs = true;
-    request.cpu.threads = threads_;
-    request.sim_timing = sim_flags_.overrides();
-    request.on_note = [](const std::string& note) { log_info(note); };
     HDEPLOY_ASSIGN_OR_RETURN(OpenedBackend opened, open_backend(request));
-    if (onnx_path_.empty() && kind == ModelKind::kOnnx) onnx_path_ = model_path_;
+    // An ONNX model is its own CPU reference (backend_request checked the extension).
+    if (onnx_path_.empty() && model_path_.extension() == ".onnx") onnx_path_ = model_path_;
     return classify(*opened.backend, opened.kind);
   }
 

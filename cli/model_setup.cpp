@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "command.hpp"
 #include "hdeploy/core/file.hpp"
 
 namespace hdeploy::cli {
@@ -74,6 +75,24 @@ SimTimingOverrides SimTimingFlags::overrides() const {
   o.latency_ms = latency_ms;
   if (queue) o.queue_depth = static_cast<std::size_t>(*queue);
   return o;
+}
+
+Result<BackendRequest> backend_request(const std::string& backend, const fs::path& model,
+                                       const fs::path& onnx, const std::string& device, int threads,
+                                       const SimTimingFlags& sim_flags) {
+  HDEPLOY_ASSIGN_OR_RETURN(const ModelKind kind, model_kind(model));
+  if (auto choice = check_backend_choice(backend, kind, model); !choice) {
+    return unexpected(as_usage(choice.error()));
+  }
+  BackendRequest request;
+  request.backend = backend;
+  request.model = model;
+  request.onnx = onnx;
+  request.device = device;
+  request.cpu.threads = threads;
+  request.sim_timing = sim_flags.overrides();
+  request.on_note = [](const std::string& note) { log_info(note); };
+  return request;
 }
 
 }  // namespace hdeploy::cli

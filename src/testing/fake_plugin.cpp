@@ -178,12 +178,5 @@ constexpr BackendPluginV1 kApiV1{"HailoRT 9.9.9 (fake)", &runtime_version, &prob
 }  // namespace hdeploy
 
 #ifndef HDEPLOY_FAKE_PLUGIN_not_a_plugin
-extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginAbi*
-hdeploy_plugin_abi() {
-  return &hdeploy::kAbi;
-}
-extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginV1*
-hdeploy_backend_plugin_v1() {
-  return &hdeploy::kApiV1;
-}
+HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(hdeploy::kAbi, hdeploy::kApiV1)
 #endif

@@ -67,6 +67,17 @@ struct BackendPluginV1 {
 
 }  // namespace hdeploy
 
-// The entry points' declarations, for plugins to define (with default visibility).
+// The entry points' declarations. A plugin defines them with
+// HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(abi, api_v1), naming two objects of static storage.
 extern "C" const hdeploy::BackendPluginAbi* hdeploy_plugin_abi();
 extern "C" const hdeploy::BackendPluginV1* hdeploy_backend_plugin_v1();
+
+#define HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(abi, api_v1)                             \
+  extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginAbi* \
+  hdeploy_plugin_abi() {                                                             \
+    return &(abi);                                                                   \
+  }                                                                                  \
+  extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginV1*  \
+  hdeploy_backend_plugin_v1() {                                                      \
+    return &(api_v1);                                                                \
+  }

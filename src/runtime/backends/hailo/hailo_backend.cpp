@@ -382,11 +382,4 @@ constexpr BackendPluginV1 kApiV1{HDEPLOY_HAILORT_BUILT_AGAINST, &library_version
 }  // namespace
 }  // namespace hdeploy
 
-extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginAbi*
-hdeploy_plugin_abi() {
-  return &hdeploy::kAbi;
-}
-extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginV1*
-hdeploy_backend_plugin_v1() {
-  return &hdeploy::kApiV1;
-}
+HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(hdeploy::kAbi, hdeploy::kApiV1)
