@@ -34,7 +34,6 @@ struct SimTimingFlags {
   std::optional<int> queue;
 
   void add_to(CLI::App& app);
-  bool any() const { return fps || latency_ms || queue; }
   // The flags given, for BackendRequest::sim_timing.
   SimTimingOverrides overrides() const;
 };

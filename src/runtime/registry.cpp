@@ -44,11 +44,13 @@ Result<ModelSpec> need_spec(const BackendRequest& request, const char* why) {
   return request.spec();
 }
 
+// `report` is the HEF's, read once by open_backend (empty for an ONNX model).
 Result<OpenedBackend> open_sim(const BackendRequest& request, ModelKind kind, const fs::path& onnx,
-                               OpenedBackend opened) {
+                               OpenedBackend opened, hef::HefReport report) {
   SimContract contract;
   if (kind == ModelKind::kHef) {
-    HDEPLOY_ASSIGN_OR_RETURN(hef::HefInfo info, read_hef_for_device(request.model, request.device));
+    HDEPLOY_ASSIGN_OR_RETURN(hef::HefInfo info,
+                             hef_for_device(std::move(report), request.model, request.device));
     std::optional<ModelSpec> spec;
     if (!onnx.empty()) {
       HDEPLOY_ASSIGN_OR_RETURN(ModelSpec s, need_spec(request, "(its normalisation)"));
@@ -125,10 +127,14 @@ Status check_backend_choice(const std::string& backend, ModelKind kind, const fs
 }
 
 Result<hef::HefInfo> read_hef_for_device(const fs::path& hef, const std::string& device_name) {
+  return hef_for_device(hef::HefReader::inspect_file(hef), hef, device_name);
+}
+
+Result<hef::HefInfo> hef_for_device(hef::HefReport report, const fs::path& hef,
+                                    const std::string& device_name) {
   HDEPLOY_ASSIGN_OR_RETURN(
       const std::string device,
       hef::normalize_device(device_name.empty() ? kDefaultDevice : device_name));
-  hef::HefReport report = hef::HefReader::inspect_file(hef);
   if (report.error || !report.info) {
     const std::string why = report.error ? report.error->message : "no metadata";
     if (why.find(hef.string()) != std::string::npos) {
@@ -240,10 +246,12 @@ Result<OpenedBackend> open_backend(const BackendRequest& request) {
   if (!onnx.empty()) HDEPLOY_TRY(check_readable_file(onnx));
 
   OpenedBackend opened;
-  if (kind == ModelKind::kHef && request.backend != "sim" && request.backend != "cpu") {
-    // A HEF's own metadata, for records; the device path does not need it to succeed.
-    hef::HefReport report = hef::HefReader::inspect_file(request.model);
-    if (report.info) opened.hef = std::move(*report.info);
+  // A HEF is read once: the sim's contract comes from it, and records keep its metadata.
+  hef::HefReport report;
+  if (kind == ModelKind::kHef) report = hef::HefReader::inspect_file(request.model);
+  if (kind == ModelKind::kHef && request.backend != "sim") {
+    // The device path does not need the native read to succeed (HailoRT reads the file itself).
+    if (report.info) opened.hef = *report.info;
     auto hailo = open_hailo(request);
     if (hailo) {
       if (request.backend == "auto") {
@@ -259,9 +267,11 @@ Result<OpenedBackend> open_backend(const BackendRequest& request) {
     add_note(request, opened,
              fmt::format("auto: no Hailo device ({}); running {} on the sim", hailo.error().message,
                          request.model.string()));
-    return open_sim(request, kind, onnx, std::move(opened));
+    return open_sim(request, kind, onnx, std::move(opened), std::move(report));
   }
-  if (request.backend == "sim") return open_sim(request, kind, onnx, std::move(opened));
+  if (request.backend == "sim") {
+    return open_sim(request, kind, onnx, std::move(opened), std::move(report));
+  }
   // cpu, or auto with an ONNX model.
   if (request.backend == "auto") {
     add_note(request, opened,

@@ -53,6 +53,9 @@ struct SimContract {
 // advice), kInvalidArgument (unknown device name).
 Result<hef::HefInfo> read_hef_for_device(const std::filesystem::path& hef,
                                          const std::string& device);
+// The same check on a HEF already read (HefReader::inspect_file), so a caller reads it once.
+Result<hef::HefInfo> hef_for_device(hef::HefReport report, const std::filesystem::path& hef,
+                                    const std::string& device);
 
 // The sim contract of a HEF's first network group: uint8 NHWC RGB in, uint8 NC out with their
 // qps; timing from the compiler's estimates where present, else the defaults. mean/std are the
