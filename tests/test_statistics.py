@@ -1,4 +1,4 @@
-"""hdeploy's benchmark statistics (src/bench/statistics.cpp) against numpy and scipy.
+"""hdeploy's benchmark statistics (src/bench/distributions.cpp, estimators.cpp) vs scipy.
 
 Runs the test tool bench_stats_tool (JSON requests on stdin, results on stdout) from
 $HDEPLOY_BUILD_DIR/src/bench (HDEPLOY_BUILD_DIR defaults to build/) on fixed sample sets drawn

@@ -1,13 +1,9 @@
 // collect_host_context: the host part of the run record's context block.
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <climits>
 #include <cstdint>
 #include <ctime>
@@ -17,63 +13,14 @@
 
 #include "hdeploy/bench/system_sampler.hpp"
 #include "hdeploy/core/utc_time.hpp"
+#include "procfs.hpp"
 
 namespace hdeploy::bench {
 namespace {
-constexpr auto npos = std::string_view::npos;
-
-// A whole small file by POSIX read: files in /proc report size 0, so nothing can be sized
-// from stat().
-std::optional<std::string> read_small_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char chunk[4096];
-  for (;;) {
-    const ssize_t got = ::read(fd, chunk, sizeof chunk);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (got == 0) break;
-    text.append(chunk, static_cast<std::size_t>(got));
-  }
-  ::close(fd);
-  return text;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
-
-// Calls on_line(key, value) for each "key<separator>value" line of `text`, both trimmed, until
-// it returns true.
-template <typename OnLine>
-void for_each_key_value(std::string_view text, char separator, OnLine on_line) {
-  while (!text.empty()) {
-    const auto end = std::min(text.find('\n'), text.size());
-    const auto line = text.substr(0, end);
-    text.remove_prefix(std::min(end + 1, text.size()));
-    const auto split = line.find(separator);
-    if (split == npos) continue;
-    if (on_line(trim(line.substr(0, split)), trim(line.substr(split + 1)))) return;
-  }
-}
-
-// The first /proc/cpuinfo value of `key`, if any.
-std::optional<std::string> cpuinfo_value(std::string_view cpuinfo, std::string_view key) {
-  std::optional<std::string> found;
-  for_each_key_value(cpuinfo, ':', [&](std::string_view k, std::string_view v) {
-    if (k != key || v.empty()) return false;
-    found = std::string(v);
-    return true;
-  });
-  return found;
-}
+using procfs::cpuinfo_value;
+using procfs::for_each_key_value;
+using procfs::read_small_file;
+using procfs::trim;
 
 // An os-release(5) value: shell-style, optionally quoted, with backslash escapes.
 std::optional<std::string> os_release_value(std::string_view text, std::string_view key) {
@@ -131,7 +78,7 @@ nlohmann::json collect_host_context(const ContextOptions& options) {
     const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
     context["cpu_count"] = online > 0 ? online : 1;
 
-    const std::string cpu0 = fmt::format("{}/devices/system/cpu/cpu0", sys);
+    const std::string cpu0 = procfs::cpu_dir(sys, 0);
     std::optional<std::string> governor;
     if (const auto text = read_small_file(fmt::format("{}/cpufreq/scaling_governor", cpu0))) {
       if (const auto value = trim(*text); !value.empty()) governor = std::string(value);
@@ -157,13 +104,7 @@ nlohmann::json collect_host_context(const ContextOptions& options) {
 
     std::optional<std::uint64_t> memory_total;
     if (const auto meminfo = read_small_file(options.proc_root / "meminfo")) {
-      for_each_key_value(*meminfo, ':', [&](std::string_view k, std::string_view v) {
-        if (k != "MemTotal") return false;
-        std::uint64_t kb = 0;
-        const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), kb);
-        if (ec == std::errc{} && ptr != v.data()) memory_total = kb * 1024;
-        return true;
-      });
+      memory_total = procfs::meminfo_bytes(*meminfo, "MemTotal");
     }
     if (memory_total) {
       context["memory_total_bytes"] = *memory_total;

@@ -1,14 +1,11 @@
 #include "hdeploy/bench/system_sampler.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
@@ -20,11 +17,22 @@
 #include <utility>
 
 #include "hdeploy/core/process.hpp"
+#include "procfs.hpp"
 
 namespace hdeploy::bench {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto npos = std::string_view::npos;
+using procfs::CoreTimes;
+using procfs::list_directory;
+using procfs::parse_core_times;
+using procfs::parse_number;
+using procfs::parse_task_stat;
+using procfs::SmallFileReader;
+using procfs::status_bytes;
+using procfs::TaskTimes;
+using procfs::ThermalZone;
+using procfs::trim;
 
 // vcgencmd answers in ~10 ms; a hung one must not hold up stop() for long.
 constexpr std::chrono::milliseconds kVcgencmdTimeout{500};
@@ -38,46 +46,6 @@ constexpr const char* kVcgencmdNotFound = "not measured: vcgencmd not found (not
 constexpr std::uint32_t kThrottledNowMask = 0xFU;
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
-
-// Splits the next space-separated token off `rest`; empty at the end.
-std::string_view next_token(std::string_view& rest) {
-  const auto start = rest.find_first_not_of(" \t\n");
-  if (start == npos) {
-    rest = {};
-    return {};
-  }
-  rest.remove_prefix(start);
-  const auto end = std::min(rest.find_first_of(" \t\n"), rest.size());
-  const auto token = rest.substr(0, end);
-  rest.remove_prefix(end);
-  return token;
-}
-
-// Splits the next line (without its '\n') off `rest`.
-std::string_view next_line(std::string_view& rest) {
-  const auto end = std::min(rest.find('\n'), rest.size());
-  const auto line = rest.substr(0, end);
-  rest.remove_prefix(std::min(end + 1, rest.size()));
-  return line;
-}
-
-// The whole of `text` as a number, or nullopt.
-template <typename T>
-std::optional<T> parse_number(std::string_view text, int base = 10) {
-  if (text.empty()) return std::nullopt;
-  T value{};
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value, base);
-  if (ec != std::errc{} || ptr != end) return std::nullopt;
-  return value;
-}
 
 // Replaces bytes that are not valid UTF-8 with '?': a thread name is cut at 15 bytes, possibly
 // inside a character, and nlohmann::json refuses to print invalid UTF-8.
@@ -109,114 +77,6 @@ std::string to_valid_utf8(std::string_view text) {
   return out;
 }
 
-// Reads small /proc and /sys files with one open and a few reads into a buffer kept between
-// calls, so a warm sample allocates nothing for reading.
-class SmallFileReader {
- public:
-  // The whole file, valid until the next call; nullopt when it cannot be opened or read (errno
-  // says why).
-  std::optional<std::string_view> read(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    std::size_t size = 0;
-    for (;;) {
-      if (size == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-      const ssize_t got = ::read(fd, buffer_.data() + size, buffer_.size() - size);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) {
-        const int saved = errno;
-        ::close(fd);
-        errno = saved;
-        return std::nullopt;
-      }
-      if (got == 0) break;
-      size += static_cast<std::size_t>(got);
-    }
-    ::close(fd);
-    return std::string_view(buffer_.data(), size);
-  }
-
- private:
-  std::vector<char> buffer_ = std::vector<char>(4096);
-};
-
-// utime, stime and starttime of a /proc/<pid>/stat or /proc/self/task/<tid>/stat, in ticks.
-struct TaskTimes {
-  std::uint64_t utime = 0;
-  std::uint64_t stime = 0;
-  std::uint64_t starttime = 0;
-};
-
-std::optional<TaskTimes> parse_task_stat(std::string_view text) {
-  // The command name in parentheses may hold spaces and ')', so fields count from the last ')'.
-  const auto close = text.rfind(')');
-  if (close == npos) return std::nullopt;
-  auto rest = text.substr(close + 1);
-  TaskTimes times;
-  // Numbered as in proc(5): 3 state, ..., 14 utime, 15 stime, ..., 22 starttime.
-  for (int field = 3; field <= 22; ++field) {
-    const auto token = next_token(rest);
-    if (token.empty()) return std::nullopt;
-    std::uint64_t* target = field == 14   ? &times.utime
-                            : field == 15 ? &times.stime
-                            : field == 22 ? &times.starttime
-                                          : nullptr;
-    if (target == nullptr) continue;
-    const auto value = parse_number<std::uint64_t>(token);
-    if (!value) return std::nullopt;
-    *target = *value;
-  }
-  return times;
-}
-
-// One cpuN line of /proc/stat, in ticks.
-struct CoreTimes {
-  int id = 0;
-  std::uint64_t busy = 0;
-  std::uint64_t total = 0;
-};
-
-// The cpuN lines of /proc/stat into `out` (its capacity is reused); false when there are none.
-bool parse_core_times(std::string_view text, std::vector<CoreTimes>& out) {
-  out.clear();
-  while (!text.empty()) {
-    auto line = next_line(text);
-    if (!line.starts_with("cpu")) break;  // the cpu lines come first
-    line.remove_prefix(3);
-    if (line.empty() || line.front() < '0' || line.front() > '9') continue;  // the total line
-    const auto id = parse_number<int>(next_token(line));
-    if (!id) continue;
-    // user nice system idle iowait irq softirq steal; guest time is already in user and nice.
-    std::uint64_t fields[8] = {};
-    int count = 0;
-    for (; count < 8; ++count) {
-      const auto value = parse_number<std::uint64_t>(next_token(line));
-      if (!value) break;
-      fields[count] = *value;
-    }
-    if (count < 4) continue;
-    CoreTimes core{.id = *id};
-    for (int i = 0; i < count; ++i) core.total += fields[i];
-    const std::uint64_t idle = fields[3] + fields[4];
-    core.busy = core.total >= idle ? core.total - idle : 0;
-    out.push_back(core);
-  }
-  return !out.empty();
-}
-
-// The number after `key` ("VmRSS:") in /proc/self/status, which is in kB.
-std::optional<std::uint64_t> status_bytes(std::string_view text, std::string_view key) {
-  while (!text.empty()) {
-    auto line = next_line(text);
-    if (!line.starts_with(key)) continue;
-    line.remove_prefix(key.size());
-    const auto kb = parse_number<std::uint64_t>(next_token(line));
-    if (!kb) return std::nullopt;
-    return *kb * 1024;
-  }
-  return std::nullopt;
-}
-
 std::uint64_t ticks_since(std::uint64_t now, std::uint64_t before) {
   return now >= before ? now - before : 0;
 }
@@ -240,25 +100,6 @@ std::string find_program(const std::string& name) {
   auto fallback = fmt::format("/usr/bin/{}", name);
   return ::access(fallback.c_str(), X_OK) == 0 ? fallback : std::string();
 }
-
-// Directory entries starting with `prefix`, or nullopt when the directory cannot be opened.
-std::optional<std::vector<std::string>> list_directory(const std::string& dir,
-                                                       std::string_view prefix = {}) {
-  DIR* handle = ::opendir(dir.c_str());
-  if (handle == nullptr) return std::nullopt;
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(handle)) {  // NOLINT(concurrency-mt-unsafe): own DIR
-    const std::string_view name = entry->d_name;
-    if (name != "." && name != ".." && name.starts_with(prefix)) names.emplace_back(name);
-  }
-  ::closedir(handle);
-  return names;
-}
-
-struct ThermalZone {
-  std::string key;  // its type, or "type/thermal_zoneN" when types repeat
-  std::string temp_path;
-};
 
 struct CoreClock {
   int cpu = 0;
@@ -379,7 +220,7 @@ Status SystemSampler::State::init() {
 
 void SystemSampler::State::discover_clocks() {
   const std::string sys = options.sys_root.string();
-  const std::string cpu0 = fmt::format("{}/devices/system/cpu/cpu0", sys);
+  const std::string cpu0 = procfs::cpu_dir(sys, 0);
   if (::access(fmt::format("{}/cpufreq", cpu0).c_str(), F_OK) != 0) {
     report.unavailable["core_freq_mhz"] =
         fmt::format("not measured: no cpufreq in {} (virtual machine?)", cpu0);
@@ -390,8 +231,7 @@ void SystemSampler::State::discover_clocks() {
   for (int id = 0; ids.empty() && id < static_cast<int>(report.cores); ++id) ids.push_back(id);
   for (const int id : ids) {
     clocks.push_back(CoreClock{
-        .cpu = id,
-        .path = fmt::format("{}/devices/system/cpu/cpu{}/cpufreq/scaling_cur_freq", sys, id)});
+        .cpu = id, .path = fmt::format("{}/cpufreq/scaling_cur_freq", procfs::cpu_dir(sys, id))});
   }
   if (const auto mhz = read_clocks()) {
     for (std::size_t i = 0; i < clocks.size(); ++i) clocks[i].highest_mhz = (*mhz)[i];
@@ -400,24 +240,7 @@ void SystemSampler::State::discover_clocks() {
 
 void SystemSampler::State::discover_thermal_zones() {
   const std::string dir = fmt::format("{}/class/thermal", options.sys_root.string());
-  auto names = list_directory(dir, "thermal_zone").value_or(std::vector<std::string>{});
-  const auto index = [](const std::string& name) {
-    return parse_number<int>(std::string_view(name).substr(12)).value_or(-1);
-  };
-  std::sort(names.begin(), names.end(),
-            [&](const std::string& a, const std::string& b) { return index(a) < index(b); });
-  std::vector<std::string> types;
-  for (const auto& name : names) {
-    const auto type = reader.read(fmt::format("{}/{}/type", dir, name));
-    const auto trimmed = type ? trim(*type) : std::string_view();
-    types.emplace_back(trimmed.empty() ? std::string_view(name) : trimmed);
-  }
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    const auto repeats = std::count(types.begin(), types.end(), types[i]);
-    zones.push_back(
-        ThermalZone{.key = repeats > 1 ? fmt::format("{}/{}", types[i], names[i]) : types[i],
-                    .temp_path = fmt::format("{}/{}/temp", dir, names[i])});
-  }
+  zones = procfs::thermal_zones(reader, dir);
   if (zones.empty()) {
     report.unavailable["temperatures_c"] = fmt::format("not measured: no thermal zones in {}", dir);
   }

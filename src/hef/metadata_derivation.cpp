@@ -1,9 +1,11 @@
-// From the decoded HEF metadata to what HailoRT 4.20 reports to the host. The rules here are
-// HailoRT's, re-implemented: a network group's layers come from its core op (for multi-layout
-// archs such as HAILO8L, from the first partial layout); the boundary edge layers of every
-// context are its streams; the host format is the device format's default host order; outputs
-// are sorted by the compiler's sorted output order; outputs consumed by a host post-process op
-// are replaced by the op's output.
+// Derivation: from the decoded HEF metadata to what HailoRT 4.20 reports to the host (network
+// groups, streams, vstreams, post-process ops); build_hef_info, the module's entry point.
+//
+// The rules here are HailoRT's, re-implemented: a network group's layers come from its core op
+// (for multi-layout archs such as HAILO8L, from the first partial layout); the boundary edge
+// layers of every context are its streams; the host format is the device format's default host
+// order; outputs are sorted by the compiler's sorted output order; outputs consumed by a host
+// post-process op are replaced by the op's output.
 
 #include <algorithm>
 #include <limits>
@@ -11,181 +13,13 @@
 #include <set>
 
 #include "hef_view.hpp"
+#include "metadata_internal.hpp"
 
 namespace hdeploy::hef {
 
 namespace {
 
 using google::protobuf::RepeatedPtrField;
-
-// HailoRT's format order numbering (hailo_format_order_t).
-enum Order : int {
-  kAuto = 0,
-  kNhwc = 1,
-  kNhcw = 2,
-  kFcr = 3,
-  kF8cr = 4,
-  kNhw = 5,
-  kNc = 6,
-  kBayerRgb = 7,
-  k12BitBayerRgb = 8,
-  kHailoNms = 9,
-  kRgb888 = 10,
-  kNchw = 11,
-  kYuy2 = 12,
-  kNv12 = 13,
-  kNv21 = 14,
-  kYyuv = 15,
-  kYyvu = 16,
-  kRgb4 = 17,
-  kI420 = 18,
-  kYyyyuv = 19,
-  kNmsWithByteMask = 20,
-  kNmsOnChip = 21,
-  kNmsByClass = 22,
-  kNmsByScore = 23,
-  kInvalidOrder = 0xFFFF,
-};
-
-enum class Type { kUint8, kUint16, kFloat32 };
-
-const char* type_name(Type t) {
-  switch (t) {
-    case Type::kUint8:
-      return "UINT8";
-    case Type::kUint16:
-      return "UINT16";
-    case Type::kFloat32:
-      return "FLOAT32";
-  }
-  return "Nan";
-}
-std::uint32_t type_bytes(Type t) { return t == Type::kUint8 ? 1 : t == Type::kUint16 ? 2 : 4; }
-
-const char* order_name(int order) {
-  switch (order) {
-    case kAuto:
-      return "AUTO";
-    case kNhwc:
-      return "NHWC";
-    case kNhcw:
-      return "NHCW";
-    case kFcr:
-      return "FCR";
-    case kF8cr:
-      return "F8CR";
-    case kNhw:
-      return "NHW";
-    case kNc:
-      return "NC";
-    case kBayerRgb:
-      return "BAYER RGB";
-    case k12BitBayerRgb:
-      return "12 BIT BAYER RGB";
-    case kHailoNms:
-      return "HAILO NMS";
-    case kRgb888:
-      return "RGB 888";
-    case kNchw:
-      return "NCHW";
-    case kYuy2:
-      return "YUY2";
-    case kNv12:
-      return "NV12";
-    case kYyuv:
-      return "YYUV";
-    case kNv21:
-      return "NV21";
-    case kYyvu:
-      return "YYVU";
-    case kRgb4:
-      return "RGB4";
-    case kI420:
-      return "I420";
-    case kYyyyuv:
-      return "YYYYUV";
-    case kNmsWithByteMask:
-      return "HAILO NMS WITH BYTE MASK";
-    case kNmsOnChip:
-      return "HAILO NMS ON CHIP";
-    case kNmsByClass:
-      return "HAILO NMS BY CLASS";
-    case kNmsByScore:
-      return "HAILO NMS BY SCORE";
-    default:
-      return "Nan";
-  }
-}
-
-// The compiler's format code in an edge layer → the device format order.
-int device_order(std::uint32_t compiler_format) {
-  switch (compiler_format) {
-    case 0:
-      return kNhwc;
-    case 1:
-      return kNhcw;
-    case 2:
-      return kNc;
-    case 3:
-      return kFcr;
-    case 4:
-      return kBayerRgb;
-    case 5:
-      return kNhw;
-    case 6:
-      return kNmsOnChip;
-    case 7:
-      return kF8cr;
-    case 8:
-      return kRgb888;
-    case 11:
-      return kYuy2;
-    case 13:
-      return kNhwc;
-    case 14:
-      return kYyuv;
-    case 15:
-      return kYyvu;
-    case 16:
-      return kYyyyuv;
-    default:
-      return kInvalidOrder;
-  }
-}
-
-// The device order → the default host order HailoRT gives a vstream.
-int host_order(int device) {
-  switch (device) {
-    case kNhwc:
-    case kNhcw:
-    case kRgb888:
-      return kNhwc;
-    case kFcr:
-    case kF8cr:
-    case kNhw:
-    case kNc:
-    case kBayerRgb:
-    case k12BitBayerRgb:
-    case kNchw:
-    case kYuy2:
-      return device;
-    case kYyuv:
-      return kNv12;
-    case kYyvu:
-      return kNv21;
-    case kYyyyuv:
-      return kI420;
-    case kNmsOnChip:
-      return kNmsByClass;
-    default:
-      return kInvalidOrder;
-  }
-}
-
-bool is_nms_order(int order) {
-  return order == kHailoNms || order == kNmsByClass || order == kNmsWithByteMask ||
-         order == kNmsByScore;
-}
 
 // A core op seen the same way whether it is stored in the network group itself (older files)
 // or as an op of the network group (files with HAILO_NET_FLOW).
@@ -232,25 +66,6 @@ bool extension_supported_by_4_20(std::uint32_t type) {
   // MULTI_NETWORK_VARIABLE_BATCH_SIZE (8).
   return type <= 29 && type != 7 && type != 8;
 }
-
-// One boundary layer in HailoRT's LayerInfo terms, reduced to what hdeploy reports.
-struct Layer {
-  std::string name;
-  std::string network_name;
-  bool is_input = false;
-  int order = kInvalidOrder;  // device order
-  Type type = Type::kUint8;
-  std::uint32_t height = 0, width = 0, features = 0;
-  std::uint32_t hw_height = 0, hw_width = 0, hw_features = 0;
-  float qp_zp = 0, qp_scale = 0, limvals_min = 0, limvals_max = 0;
-  // NMS on chip
-  std::uint32_t nms_classes = 0, nms_max_bboxes = 0, nms_chunks = 1, nms_bbox_size = 0;
-  bool defused_nms = false;
-  std::string defused_original_name;
-  std::optional<std::uint32_t> pad_index;
-  std::vector<VStreamInfo> vstreams;  // host view, in HailoRT's order
-  std::vector<StreamInfo> streams;    // device view
-};
 
 struct Context {
   const Features& features;
@@ -623,12 +438,6 @@ const char* nms_op_name(const pb::NmsOp& nms) {
   }
 }
 
-struct GroupResult {
-  NetworkGroupInfo info;
-  std::vector<Layer> layers;
-  std::string default_network;
-};
-
 Result<GroupResult> build_group(const pb::NetworkGroup& group, const Features& features,
                                 std::uint32_t hw_arch) {
   // The core op: an op of the group for net-flow files, else the group itself.
@@ -818,80 +627,6 @@ Result<GroupResult> build_group(const pb::NetworkGroup& group, const Features& f
                 info.inputs.empty() ? "input" : "output");
   }
   return result;
-}
-
-std::string shape_text(const StreamInfo& s) {
-  if (s.is_nms) {
-    return fmt::format("{}, {}(maximum frame size: {})", s.type, s.order, s.hw_frame_size);
-  }
-  if (s.order == "NC") return fmt::format("{}, {}({})", s.type, s.order, s.hw_features);
-  if (s.order == "NHW")
-    return fmt::format("{}, {}({}x{})", s.type, s.order, s.hw_height, s.hw_width);
-  return fmt::format("{}, {}({}x{}x{})", s.type, s.order, s.hw_height, s.hw_width, s.hw_features);
-}
-
-std::string shape_text(const VStreamInfo& v) {
-  if (v.nms) {
-    return fmt::format(
-        "{}, {}(number of classes: {}, maximum bounding boxes per class: {}, maximum frame size: "
-        "{})",
-        v.type, v.order, v.nms->number_of_classes, v.nms->max_bboxes_per_class, v.frame_size);
-  }
-  if (v.order == "NC") return fmt::format("{}, {}({})", v.type, v.order, v.features);
-  if (v.order == "NHW") return fmt::format("{}, {}({}x{})", v.type, v.order, v.height, v.width);
-  return fmt::format("{}, {}({}x{}x{})", v.type, v.order, v.height, v.width, v.features);
-}
-
-// The text of `hailortcli parse-hef --parse-streams` (HailoRT 4.20's Hef::get_description).
-std::string describe(const std::string& arch, const std::vector<GroupResult>& groups) {
-  const std::string tab = "    ";
-  std::string out = "Architecture HEF was compiled for: " + arch + "\n";
-  for (const auto& g : groups) {
-    const auto& info = g.info;
-    out +=
-        "Network group name: " + info.name + ", " +
-        (info.multi_context ? "Multi Context - Number of contexts: " + std::to_string(info.contexts)
-                            : std::string("Single Context")) +
-        "\n";
-    for (const auto& network : info.networks) {
-      const bool all = network == g.default_network;
-      auto in_network = [&](const Layer& l) { return all || l.network_name == network; };
-      out += tab + "Network name: " + network + "\n";
-      out += tab + tab + "Stream infos:\n";
-      for (int pass = 0; pass < 2; ++pass) {
-        for (const auto& layer : g.layers) {
-          if (layer.is_input != (pass == 0) || !in_network(layer)) continue;
-          for (const auto& s : layer.streams) {
-            out += tab + tab + tab + (s.is_input ? "Input  " : "Output ") + s.name + " " +
-                   shape_text(s) + "\n";
-          }
-        }
-      }
-      out += tab + tab + "VStream infos:\n";
-      for (const auto& v : info.inputs) {
-        if (all || v.network_name == network) {
-          out += tab + tab + tab + "Input  " + v.name + " " + shape_text(v) + "\n";
-        }
-      }
-      for (const auto& v : info.outputs) {
-        if (all || v.network_name == network || v.nms) {
-          out += tab + tab + tab + "Output " + v.name + " " + shape_text(v) + "\n";
-        }
-      }
-      // HailoRT prints the last op's description, one ", "-separated item per line.
-      if (!info.ops.empty()) {
-        out += tab + tab + tab + "Operation:\n";
-        std::string text = info.ops.back().description;
-        std::size_t pos = 0;
-        while ((pos = text.find(',')) != std::string::npos) {
-          out += tab + tab + tab + tab + text.substr(0, pos) + "\n";
-          text.erase(0, pos + 2);
-        }
-        out += tab + tab + tab + tab + text + "\n";
-      }
-    }
-  }
-  return out;
 }
 
 }  // namespace
