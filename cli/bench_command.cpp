@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "command.hpp"
+#include "hdeploy/bench/run_record.hpp"
 #include "hdeploy/bench/runner.hpp"
 #include "hdeploy/bench/statistics.hpp"
 #include "hdeploy/bench/system_sampler.hpp"
@@ -46,7 +47,6 @@
 namespace hdeploy::cli {
 namespace {
 namespace fs = std::filesystem;
-using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 // "15s", "500ms", "2m", "1.5" (seconds) -> nanoseconds; nullopt when not a duration >= 0.
@@ -106,18 +106,15 @@ std::optional<std::vector<double>> parse_percentiles(const std::string& text) {
   return values;
 }
 
-// A printed number with its unit, or the record's reason it is missing.
-std::string ms_or_why(const json& summary, const std::string& key) {
-  if (!summary.is_object()) return "not measured";
-  const json& percentiles = summary.value("percentiles", json::object());
-  if (!percentiles.contains(key)) return "not reported";
-  const json& p = percentiles[key];
-  if (!p.value("supported", false) || !p["value"].is_number()) {
-    return p.value("why", std::string("not measured"));
-  }
-  return fmt::format("{:.3f} ms  [{:.3f}, {:.3f}]", p["value"].get<double>(),
-                     p["ci_low"].get<double>(), p["ci_high"].get<double>());
+// "2.451 ms  [2.449, 2.452]", or why the percentile is missing.
+std::string percentile_text(const bench::Distribution& d, double p) {
+  const bench::PercentileResult* e = d.find(p);
+  if (e == nullptr) return "not reported";
+  if (!e->value) return e->why;
+  if (!e->ci_low || !e->ci_high) return fmt::format("{:.3f} ms", *e->value);
+  return fmt::format("{:.3f} ms  [{:.3f}, {:.3f}]", *e->value, *e->ci_low, *e->ci_high);
 }
+std::string p50_text(const bench::Distribution& d) { return percentile_text(d, 50.0); }
 
 class BenchCommand : public Command {
  public:
@@ -309,31 +306,20 @@ class BenchCommand : public Command {
     analyze_options.confidence = confidence_;
     analyze_options.latency_bound_ms = latency_bound_ms_;
     analyze_options.source_measured = source->measured();
-    const json results = bench::analyze(run, options_, analyze_options);
-    const json status = run.interrupted
-                            ? json{{"complete", false}, {"partial_reason", run.stop_reason}}
-                            : json{{"complete", true}};
-    const json context = make_context(*backend, backend_kind);
-    const json config = make_config(run, *source);
-    const json system_json = bench::to_json(system);
+    bench::RunRecord record;
+    record.context = make_context(*backend, backend_kind);
+    record.config = make_config(run, *source);
+    record.status = {!run.interrupted, run.interrupted ? run.stop_reason : std::string()};
+    record.results = bench::analyze(run, options_, analyze_options);
+    record.system = std::move(system);
+    record.frames = bench::frame_columns(run);
 
-    // Written by hand so the context block comes first (json objects sort their keys).
-    auto record_text = [&](bool with_frames) {
-      std::string text = fmt::format(
-          "{{\n\"format\": \"hdeploy.bench.run\",\n\"version\": 1,\n\"context\": {},\n"
-          "\"config\": {},\n\"status\": {},\n\"results\": {},\n\"system\": {}",
-          json_text(context, 1), json_text(config, 1), json_text(status, 1), json_text(results, 1),
-          json_text(system_json, 1));
-      if (with_frames) text += ",\n\"frames\": " + json_text(bench::frames_to_json(run));
-      text += "\n}\n";
-      return text;
-    };
-    HDEPLOY_TRY(write_text_file_atomic(record_path, record_text(true),
+    HDEPLOY_TRY(write_text_file_atomic(record_path, bench::run_record_text(record, true),
                                        force_ ? Overwrite::kAllow : Overwrite::kRefuse));
     if (json_) {
-      std::cout << record_text(false);
+      std::cout << bench::run_record_text(record, false);
     } else {
-      print_summary(*backend, results, system, record_path);
+      print_summary(record, record_path);
     }
     log_info(fmt::format("record written to {} (hdeploy report {})", record_path.string(),
                          record_path.string()));
@@ -422,124 +408,121 @@ class BenchCommand : public Command {
     return bench::make_image_source(image_files_, *preprocessor_, input);
   }
 
-  json make_context(const Backend& backend, const std::string& kind) const {
-    json context = bench::collect_host_context();
-    context["hdeploy_version"] = HDEPLOY_VERSION;
-    context["hdeploy_commit"] = HDEPLOY_GIT_COMMIT;
-    context["build_type"] = HDEPLOY_BUILD_TYPE;
-    json libraries = {
-        {"opencv", CV_VERSION},
-        {"fmt",
-         fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
-        {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR,
-                                      NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH)}};
+  bench::RunContext make_context(const Backend& backend, const std::string& kind) const {
+    bench::RunContext context = bench::context_from_json(bench::collect_host_context());
+    context.hdeploy_version = HDEPLOY_VERSION;
+    context.hdeploy_commit = HDEPLOY_GIT_COMMIT;
+    context.build_type = HDEPLOY_BUILD_TYPE;
+    auto& libraries = context.libraries;
+    libraries["opencv"].value = CV_VERSION;
+    libraries["fmt"].value =
+        fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+    libraries["nlohmann_json"].value =
+        fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
+                    NLOHMANN_JSON_VERSION_PATCH);
     if (kind != "hailo") {
       // The hailo plugin (and so libhailort) is loaded only when a run asks for it.
-      libraries["hailort"] = nullptr;
-      libraries["hailort_why"] = fmt::format("not loaded: the run used the {} backend", kind);
+      libraries["hailort"] = bench::Measured<std::string>::missing(
+          fmt::format("not loaded: the run used the {} backend", kind));
     } else if (auto hailort = hailort_version()) {
-      libraries["hailort"] = *hailort;
+      libraries["hailort"].value = *hailort;
     } else {
-      libraries["hailort"] = nullptr;
-      libraries["hailort_why"] = "not measured: " + hailort.error().message;
+      libraries["hailort"] =
+          bench::Measured<std::string>::missing("not measured: " + hailort.error().message);
     }
-    context["libraries"] = libraries;
-    context["backend"] = kind;
-    context["backend_description"] = backend.description();
-    json model = {{"path", model_path_.string()},
-                  {"kind", model_path_.extension() == ".hef" ? "hef" : "onnx"}};
-    auto digest = sha256_file_hex(model_path_);
-    model["sha256"] = digest ? json(*digest) : json(nullptr);
+    context.backend = kind;
+    context.backend_description = backend.description();
+    context.model.path = model_path_.string();
+    context.model.kind = model_path_.extension() == ".hef" ? "hef" : "onnx";
+    if (auto digest = sha256_file_hex(model_path_)) context.model.sha256 = *digest;
     if (hef_info_) {
-      model["hef_arch"] = hef_info_->proto_header.arch;
-      model["compiler_version"] = hef_info_->proto_header.compiler_version;
+      context.model.hef_arch = hef_info_->proto_header.arch;
+      context.model.compiler_version = hef_info_->proto_header.compiler_version;
     }
-    context["model"] = model;
     if (!onnx_path_.empty()) {
-      auto onnx_digest = sha256_file_hex(onnx_path_);
-      context["onnx"] = {{"path", onnx_path_.string()},
-                         {"sha256", onnx_digest ? json(*onnx_digest) : json(nullptr)}};
-    } else {
-      context["onnx"] = nullptr;
+      bench::FileRef onnx;
+      onnx.path = onnx_path_.string();
+      if (auto digest = sha256_file_hex(onnx_path_)) onnx.sha256 = *digest;
+      context.onnx = onnx;
     }
-    context["power"] = nullptr;
-    context["power_why"] = "not measured: no power sensor hdeploy can read on this machine";
+    context.power = bench::Measured<double>::missing(
+        "not measured: no power sensor hdeploy can read on this machine");
     return context;
   }
 
-  json make_config(const bench::RunResult& run, const bench::FrameSource& source) const {
-    json config = {{"scenario", scenario_name_},
-                   {"duration_s", std::chrono::duration<double>(options_.duration).count()},
-                   {"warmup_s", std::chrono::duration<double>(options_.warmup).count()},
-                   {"warmup_frames", options_.warmup_frames},
-                   {"min_frames_requested", min_frames_},
-                   {"min_frames", options_.min_frames},
-                   {"in_flight", run.in_flight},
-                   {"preprocess_threads", run.preprocess_threads},
-                   {"input", image_files_.empty() ? "random" : "images"},
-                   {"input_description", source.describe()},
-                   {"percentiles", percentiles_},
-                   {"confidence", confidence_},
-                   {"seed", seed_},
-                   {"top_k", top_k_},
-                   {"sample_interval_ms", sample_interval_ms_},
-                   {"argv", ctx_.argv}};
+  bench::RunConfig make_config(const bench::RunResult& run,
+                               const bench::FrameSource& source) const {
+    bench::RunConfig c;
+    c.scenario = scenario_name_;
+    c.duration_s = std::chrono::duration<double>(options_.duration).count();
+    c.warmup_s = std::chrono::duration<double>(options_.warmup).count();
+    c.warmup_frames = options_.warmup_frames;
+    c.min_frames_requested = min_frames_;
+    c.min_frames = options_.min_frames;
+    c.in_flight = run.in_flight;
+    c.preprocess_threads = run.preprocess_threads;
+    c.input = image_files_.empty() ? "random" : "images";
+    c.input_description = source.describe();
+    c.percentiles = percentiles_;
+    c.confidence = confidence_;
+    c.seed = seed_;
+    c.top_k = top_k_;
+    c.sample_interval_ms = sample_interval_ms_;
+    c.argv = ctx_.argv;
     if (!image_files_.empty()) {
-      config["images_dir"] = images_dir_.string();
-      config["image_count"] = image_files_.size();
+      c.images_dir = images_dir_.string();
+      c.image_count = image_files_.size();
     }
     if (options_.scenario == bench::Scenario::kStream) {
-      config["fps"] = stream_fps_;
-      config["deadline_ms"] = deadline_ms_ ? *deadline_ms_ : 1000.0 / stream_fps_;
-      config["stream_queue"] = stream_queue_;
+      c.fps = stream_fps_;
+      c.deadline_ms = deadline_ms_ ? *deadline_ms_ : 1000.0 / stream_fps_;
+      c.stream_queue = stream_queue_;
     }
     if (options_.scenario == bench::Scenario::kPoisson) {
-      config["qps"] = options_.poisson_qps;
-      config["latency_bound_ms"] =
-          latency_bound_ms_ > 0.0 ? json(latency_bound_ms_) : json(nullptr);
+      c.qps = options_.poisson_qps;
+      c.latency_bound_ms = latency_bound_ms_ > 0.0
+                               ? bench::Measured<double>{latency_bound_ms_, {}}
+                               : bench::Measured<double>::missing("no latency bound given");
     }
-    if (sim_flags_.fps) config["sim_fps"] = *sim_flags_.fps;
-    if (sim_flags_.latency_ms) config["sim_latency_ms"] = *sim_flags_.latency_ms;
-    if (sim_flags_.queue) config["sim_queue"] = *sim_flags_.queue;
-    return config;
+    if (sim_flags_.fps) c.sim_fps = *sim_flags_.fps;
+    if (sim_flags_.latency_ms) c.sim_latency_ms = *sim_flags_.latency_ms;
+    if (sim_flags_.queue) c.sim_queue = *sim_flags_.queue;
+    return c;
   }
 
-  void print_summary(const Backend& backend, const json& results, const bench::SystemReport& system,
-                     const fs::path& record) const {
-    const json& stages = results.value("stages", json::object());
-    auto stage = [&](const char* name) {
-      return stages.contains(name) && stages[name].is_object() ? stages[name] : json();
+  void print_summary(const bench::RunRecord& record, const fs::path& path) const {
+    const bench::RunResults& results = record.results;
+    const bench::SystemReport& system = *record.system;
+    auto stage_p50 = [&](bench::Stage stage) {
+      const bench::Measured<bench::Distribution>* s = results.stages.find(stage);
+      if (s == nullptr || !s->value)
+        return s == nullptr || s->why.empty() ? "not measured" : s->why;
+      return p50_text(*s->value);
     };
-    auto stage_p50 = [&](const char* name) {
-      const json s = stage(name);
-      if (s.is_null()) {
-        return stages.value(std::string(name) + "_why", std::string("not measured"));
-      }
-      return ms_or_why(s, "50");
-    };
-    const json& tp = results.value("throughput", json::object());
-    std::string fps = "not measured";
-    if (tp.contains("fps") && tp["fps"].is_number()) {
-      fps = fmt::format("{:.1f}", tp["fps"].get<double>());
-      if (tp.value("ci_low", json()).is_number() && tp.value("ci_high", json()).is_number()) {
-        fps += fmt::format("  [{:.1f}, {:.1f}]", tp["ci_low"].get<double>(),
-                           tp["ci_high"].get<double>());
-      } else if (tp.contains("why") && tp["why"].is_string()) {
-        fps += fmt::format("  (no interval: {})", tp["why"].get<std::string>());
+    const bench::ThroughputResult& tp = results.throughput;
+    std::string fps = tp.why.value_or("not measured");
+    if (tp.fps) {
+      fps = fmt::format("{:.1f}", *tp.fps);
+      if (tp.ci_low && tp.ci_high) {
+        fps += fmt::format("  [{:.1f}, {:.1f}]", *tp.ci_low, *tp.ci_high);
+      } else if (tp.why) {
+        fps += fmt::format("  (no interval: {})", *tp.why);
       }
     }
-    const json latency = results.value("latency", json());
+    auto latency = [&](double p) {
+      return results.latency ? percentile_text(*results.latency, p) : std::string("not measured");
+    };
     fmt::print("{} on {}, scenario {}: {} measured frames in {:.2f} s\n", model_path_.string(),
-               backend.description(), scenario_name_, results.value("frames", 0),
-               results.value("duration_s", 0.0));
+               record.context.backend_description.value_or("?"), scenario_name_,
+               results.frames.value_or(0), results.duration_s.value_or(0.0));
     fmt::print("=======\nSummary\n=======\n");
     fmt::print("FPS (end-to-end)                 = {}\n", fps);
-    fmt::print("Latency p50 (end-to-end)         = {}\n", ms_or_why(latency, "50"));
-    fmt::print("Latency p99 (end-to-end)         = {}\n", ms_or_why(latency, "99"));
-    fmt::print("Device p50 (submit → completion) = {}\n", stage_p50("device"));
-    fmt::print("Preprocess p50                   = {}\n", stage_p50("preprocess"));
-    fmt::print("Queue wait p50                   = {}\n", stage_p50("queue_wait"));
-    fmt::print("Post-process p50                 = {}\n", stage_p50("postprocess"));
+    fmt::print("Latency p50 (end-to-end)         = {}\n", latency(50.0));
+    fmt::print("Latency p99 (end-to-end)         = {}\n", latency(99.0));
+    fmt::print("Device p50 (submit → completion) = {}\n", stage_p50(bench::Stage::kDevice));
+    fmt::print("Preprocess p50                   = {}\n", stage_p50(bench::Stage::kPreprocess));
+    fmt::print("Queue wait p50                   = {}\n", stage_p50(bench::Stage::kQueueWait));
+    fmt::print("Post-process p50                 = {}\n", stage_p50(bench::Stage::kPostprocess));
     fmt::print("CPU (hdeploy process)            = {:.1f}% of one core, {:.1f}% of {} cores\n",
                system.cpu_percent_of_one_core, system.cpu_percent_of_all_cores, system.cores);
     fmt::print("Peak RSS                         = {:.1f} MiB\n",
@@ -563,18 +546,13 @@ class BenchCommand : public Command {
     for (const auto& e : system.events) {
       fmt::print("  at {:.2f} s: {}: {}\n", e.t_s, e.kind, e.detail);
     }
-    const json& verdict = results.value("verdict", json::object());
-    if (verdict.contains("text")) fmt::print("Verdict: {}\n", verdict["text"].get<std::string>());
-    const json& stability = results.value("stability", json::object());
-    if (stability.value("warning", json()).is_string()) {
-      fmt::print("Warning: {}\n", stability["warning"].get<std::string>());
+    if (results.verdict.text) fmt::print("Verdict: {}\n", *results.verdict.text);
+    if (results.stability.warning) fmt::print("Warning: {}\n", *results.stability.warning);
+    if (results.stream) fmt::print("stream: {}\n", json_text(bench::to_json(results).at("stream")));
+    if (results.poisson) {
+      fmt::print("poisson: {}\n", json_text(bench::to_json(results).at("poisson")));
     }
-    for (const char* block : {"stream", "poisson"}) {
-      if (results.contains(block) && results[block].is_object()) {
-        fmt::print("{}: {}\n", block, json_text(results[block]));
-      }
-    }
-    fmt::print("Record: {}\n", record.string());
+    fmt::print("Record: {}\n", path.string());
   }
 
   const CliContext& ctx_;

@@ -1,4 +1,4 @@
-// analyze() and frames_to_json() on hand-built runs whose every number is known.
+// analyzed() and frames_to_json() on hand-built runs whose every number is known.
 
 #include <gtest/gtest.h>
 
@@ -55,6 +55,11 @@ RunResult four_frames(double warmup_submit, double warmup_complete) {
   return run;
 }
 
+// The results as the record writes them.
+json analyzed(const RunResult& run, const RunOptions& options, const AnalyzeOptions& analyze) {
+  return to_json(bench::analyze(run, options, analyze));
+}
+
 RunOptions options_for(Scenario scenario) {
   RunOptions options;
   options.scenario = scenario;
@@ -63,7 +68,7 @@ RunOptions options_for(Scenario scenario) {
 
 TEST(Analyze, StagesAndCounts) {
   const RunResult run = four_frames(0.5, 1.5);
-  const json r = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{});
+  const json r = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{});
   EXPECT_EQ(r["frames"], 4);
   EXPECT_EQ(r["warmup"]["frames"], 1);
   EXPECT_DOUBLE_EQ(r["warmup"]["duration_s"].get<double>(), 0.001);
@@ -94,7 +99,7 @@ TEST(Analyze, StagesAndCounts) {
 
 TEST(Analyze, ThroughputCountsEveryCompletionInTheWindow) {
   const RunResult run = four_frames(0.5, 1.2);  // the warm-up frame finishes at 1.4 ms
-  const json r = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{});
+  const json r = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{});
   // 5 completions (the warm-up frame's included: it finished inside the window) in 4.7 ms.
   EXPECT_NEAR(r["throughput"]["fps"].get<double>(), 5.0 / 0.0047, 1e-6);
   EXPECT_EQ(r["throughput"]["confidence"], 0.95);
@@ -107,7 +112,7 @@ TEST(Analyze, ThroughputCountsEveryCompletionInTheWindow) {
 TEST(Analyze, ThroughputVerdictFromDeviceOccupancy) {
   // Device busy [1.0, 1.2] (warm-up frame, clipped to the window) + [1.5, 5.5]: 4.2 of 4.7 ms.
   RunResult run = four_frames(0.2, 1.2);
-  json v = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["verdict"];
+  json v = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["verdict"];
   EXPECT_NEAR(v["device_occupancy"].get<double>(), 4.2 / 4.7, 1e-9);
   EXPECT_EQ(v["bound"], "host");
   // Host: preprocess 0.2 ms over 2 workers + post-process 0.1 ms.
@@ -120,7 +125,7 @@ TEST(Analyze, ThroughputVerdictFromDeviceOccupancy) {
 
   // Busy [1.0, 1.5] + [1.5, 5.5]: 4.5 of 4.7 ms.
   run = four_frames(0.5, 1.5);
-  v = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["verdict"];
+  v = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["verdict"];
   EXPECT_NEAR(v["device_occupancy"].get<double>(), 4.5 / 4.7, 1e-9);
   EXPECT_EQ(v["bound"], "device");
   EXPECT_NE(v["text"].get<std::string>().find("device-bound: a frame was in the device 96%"),
@@ -129,13 +134,13 @@ TEST(Analyze, ThroughputVerdictFromDeviceOccupancy) {
 
   // Overlapping intervals count once.
   run.frames[2].submit_ns = run.frames[1].submit_ns;  // [1.5, 3.5] over [1.5, 2.5]
-  v = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["verdict"];
+  v = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["verdict"];
   EXPECT_NEAR(v["device_occupancy"].get<double>(), 4.5 / 4.7, 1e-9);
 }
 
 TEST(Analyze, LatencyVerdictFromTheLargerShare) {
   RunResult run = four_frames(0.5, 1.5);
-  json v = analyze(run, options_for(Scenario::kLatency), AnalyzeOptions{})["verdict"];
+  json v = analyzed(run, options_for(Scenario::kLatency), AnalyzeOptions{})["verdict"];
   EXPECT_EQ(v["bound"], "device");  // 1.0 of 1.7 ms vs 0.3 ms of host work
   EXPECT_NE(v["text"].get<std::string>().find(
                 "of 1.7 ms per frame end to end, the device took 1 ms (59%)"),
@@ -143,14 +148,14 @@ TEST(Analyze, LatencyVerdictFromTheLargerShare) {
       << v.dump();
   // Make the host slower than the device: 2 ms of preprocessing per frame.
   for (std::size_t i = 1; i < run.frames.size(); ++i) run.frames[i].preprocess_start_ns -= 2 * kMs;
-  v = analyze(run, options_for(Scenario::kLatency), AnalyzeOptions{})["verdict"];
+  v = analyzed(run, options_for(Scenario::kLatency), AnalyzeOptions{})["verdict"];
   EXPECT_EQ(v["bound"], "host") << v.dump();
 }
 
 TEST(Analyze, FixedInputHasNoPreprocessStage) {
   AnalyzeOptions options;
   options.source_measured = false;
-  const json r = analyze(four_frames(0.5, 1.5), options_for(Scenario::kThroughput), options);
+  const json r = analyzed(four_frames(0.5, 1.5), options_for(Scenario::kThroughput), options);
   EXPECT_TRUE(r["stages"]["preprocess"].is_null());
   EXPECT_EQ(r["stages"]["preprocess_why"], "not measured: fixed tensor input (--random-input)");
   EXPECT_TRUE(r["stages"]["device"].is_object());
@@ -162,7 +167,7 @@ TEST(Analyze, FailedAndUnfinishedFramesAreNotSamples) {
   run.frames[3].postprocess_start_ns = run.frames[3].postprocess_end_ns = -1;  // never finished
   run.failed_frames = 1;
   run.errors = {"device said no"};
-  const json r = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{});
+  const json r = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{});
   EXPECT_EQ(r["frames"], 2);
   EXPECT_EQ(r["latency"]["count"], 2);
   EXPECT_EQ(r["failed_frames"], 1);
@@ -171,14 +176,14 @@ TEST(Analyze, FailedAndUnfinishedFramesAreNotSamples) {
 
 TEST(Analyze, Stability) {
   RunResult run = four_frames(0.5, 1.5);
-  json s = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["stability"];
+  json s = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["stability"];
   EXPECT_NEAR(s["cv_percent"].get<double>(), 0.0, 1e-9);
   EXPECT_FALSE(s["unstable"].get<bool>());
   EXPECT_TRUE(s["warning"].is_null());
   // Device times 1.0, 1.1, 0.9, 1.0 ms: stddev 0.0816, cv 8.2%.
   run.frames[2].complete_ns += kMs / 10;
   run.frames[3].complete_ns -= kMs / 10;
-  s = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["stability"];
+  s = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{})["stability"];
   EXPECT_NEAR(s["cv_percent"].get<double>(), 100.0 * std::sqrt(0.02 / 3.0), 1e-6);
   EXPECT_TRUE(s["unstable"].get<bool>());
   EXPECT_EQ(s["warning"],
@@ -189,7 +194,7 @@ TEST(Analyze, Stability) {
 TEST(Analyze, NoMeasuredFrames) {
   RunResult run;
   run.measure_start_ns = run.measure_end_ns = 5 * kMs;
-  const json r = analyze(run, options_for(Scenario::kThroughput), AnalyzeOptions{});
+  const json r = analyzed(run, options_for(Scenario::kThroughput), AnalyzeOptions{});
   EXPECT_EQ(r["frames"], 0);
   EXPECT_TRUE(r["throughput"]["fps"].is_null());
   EXPECT_TRUE(r["latency"]["mean"].is_null());
@@ -227,7 +232,7 @@ RunResult stream_run(bool keep_up) {
 TEST(Analyze, StreamBlock) {
   RunOptions options = options_for(Scenario::kStream);
   options.stream_fps = 100.0;
-  json r = analyze(stream_run(false), options, AnalyzeOptions{});
+  json r = analyzed(stream_run(false), options, AnalyzeOptions{});
   const json& s = r["stream"];
   EXPECT_EQ(s["fps"], 100.0);
   EXPECT_EQ(s["arrivals"], 10);
@@ -242,7 +247,7 @@ TEST(Analyze, StreamBlock) {
   // 8 of 10 offered frames processed: it did not keep up.
   EXPECT_NE(r["verdict"]["bound"], "load");
 
-  r = analyze(stream_run(true), options, AnalyzeOptions{});
+  r = analyzed(stream_run(true), options, AnalyzeOptions{});
   EXPECT_EQ(r["stream"]["dropped"], 0);
   // 10 frames in 92 ms: 108.7/s against 100 offered.
   EXPECT_EQ(r["verdict"]["bound"], "load") << r["verdict"].dump();
@@ -269,23 +274,23 @@ TEST(Analyze, PoissonBlock) {
   AnalyzeOptions bounded;
   bounded.latency_bound_ms = 7.0;
   // 700 samples support p99: value at position 699 * 0.99 = 692.01 → 6.9301 ms.
-  json p = analyze(poisson_run(700), options, bounded)["poisson"];
+  json p = analyzed(poisson_run(700), options, bounded)["poisson"];
   EXPECT_EQ(p["qps"], 1000.0);
   EXPECT_NEAR(p["p99_ms"].get<double>(), 6.9301, 1e-9);
   EXPECT_EQ(p["latency_bound_ms"], 7.0);
   EXPECT_TRUE(p["p99_within_bound"].get<bool>());
   EXPECT_NEAR(p["achieved_qps"].get<double>(), 700.0 / (0.699 + 0.007), 1e-6);
   bounded.latency_bound_ms = 6.0;
-  p = analyze(poisson_run(700), options, bounded)["poisson"];
+  p = analyzed(poisson_run(700), options, bounded)["poisson"];
   EXPECT_FALSE(p["p99_within_bound"].get<bool>());
 
   // No bound given.
-  p = analyze(poisson_run(700), options, AnalyzeOptions{})["poisson"];
+  p = analyzed(poisson_run(700), options, AnalyzeOptions{})["poisson"];
   EXPECT_TRUE(p["latency_bound_ms"].is_null());
   EXPECT_TRUE(p["p99_within_bound"].is_null());
   EXPECT_FALSE(p["p99_within_bound_why"].get<std::string>().empty());
   // Too few samples for p99.
-  p = analyze(poisson_run(100), options, bounded)["poisson"];
+  p = analyzed(poisson_run(100), options, bounded)["poisson"];
   EXPECT_TRUE(p["p99_ms"].is_null());
   EXPECT_TRUE(p["p99_within_bound"].is_null());
   EXPECT_NE(p["p99_within_bound_why"].get<std::string>().find("662"), std::string::npos)
@@ -296,7 +301,7 @@ TEST(FramesToJson, ColumnarAndComplete) {
   RunResult run = four_frames(0.5, 1.5);
   run.frames[3].flags |= FrameTrace::kFailed;
   run.frames[3].postprocess_start_ns = run.frames[3].postprocess_end_ns = -1;
-  const json j = frames_to_json(run);
+  const json j = to_json(frame_columns(run));
   const std::vector<std::string> fields = {"sequence",          "flags",
                                            "source_index",      "queue_depth",
                                            "scheduled_ns",      "preprocess_start_ns",
@@ -320,7 +325,7 @@ TEST(FramesToJson, ColumnarAndComplete) {
   // Round trip through text.
   const json back = json::parse(j.dump());
   EXPECT_EQ(back, j);
-  EXPECT_EQ(frames_to_json(RunResult{})["sequence"].size(), 0U);
+  EXPECT_EQ(to_json(frame_columns(RunResult{}))["sequence"].size(), 0U);
 }
 
 }  // namespace

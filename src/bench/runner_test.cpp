@@ -248,7 +248,7 @@ TEST(Runner, LatencyKeepsOneFrameInTheSystem) {
     EXPECT_GE(t.scheduled_ns, prev.postprocess_end_ns) << i;
   }
 
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   const double p50 = results["latency"]["percentiles"]["50"]["value"].get<double>();
   EXPECT_GE(p50, 5.0);
   EXPECT_LE(p50, 7.0);
@@ -272,7 +272,7 @@ TEST(Runner, ThroughputReachesTheDeviceCeiling) {
   EXPECT_EQ(run->in_flight, 4U);
   AnalyzeOptions analyze_options;
   analyze_options.source_measured = false;
-  const nlohmann::json results = analyze(*run, options, analyze_options);
+  const nlohmann::json results = to_json(analyze(*run, options, analyze_options));
   const double fps = results["throughput"]["fps"].get<double>();
   EXPECT_NEAR(fps, 500.0, 50.0) << results.dump();
   EXPECT_EQ(results["verdict"]["bound"], "device") << results["verdict"].dump();
@@ -324,7 +324,7 @@ TEST(Runner, StreamDropsWhatTheDeviceCannotTake) {
   ASSERT_TRUE(run) << run.error().message;
   expect_consistent(*run);
   EXPECT_EQ(post.mismatches.load(), 0);
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   const nlohmann::json& stream = results["stream"];
   ASSERT_TRUE(stream.is_object()) << results.dump();
   const auto arrivals = stream["arrivals"].get<double>();
@@ -366,7 +366,7 @@ TEST(Runner, StreamWithinCapacityNeitherDropsNorMisses) {
   auto run = run_scenario(*rig.engine, source, no_postprocess(), options);
   ASSERT_TRUE(run) << run.error().message;
   expect_consistent(*run);
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   const nlohmann::json& stream = results["stream"];
   EXPECT_EQ(stream["dropped"], 0) << stream.dump();
   EXPECT_EQ(stream["deadline_misses"], 0) << stream.dump();
@@ -420,7 +420,7 @@ TEST(Runner, PoissonArrivalsAreExponentialAndRepeatable) {
 
   AnalyzeOptions analyze_options;
   analyze_options.latency_bound_ms = 50.0;
-  const nlohmann::json results = analyze(*run, options, analyze_options);
+  const nlohmann::json results = to_json(analyze(*run, options, analyze_options));
   const nlohmann::json& poisson = results["poisson"];
   EXPECT_NEAR(poisson["achieved_qps"].get<double>(), 400.0, 80.0) << poisson.dump();
   EXPECT_EQ(results["verdict"]["bound"], "load") << results["verdict"].dump();
@@ -456,7 +456,7 @@ TEST(Runner, OverloadedPoissonServesItsBacklog) {
   for (const FrameTrace& t : run->frames) ASSERT_TRUE(done(t)) << t.sequence;
   const FrameTrace& last = run->frames.back();
   EXPECT_GT(ms(last.postprocess_end_ns - last.scheduled_ns), 100.0);  // it waited its turn
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   EXPECT_NEAR(results["poisson"]["achieved_qps"].get<double>(), 200.0, 40.0)
       << results["poisson"].dump();
   EXPECT_EQ(results["verdict"]["bound"], "device") << results["verdict"].dump();
@@ -478,7 +478,7 @@ TEST(Runner, WarmupByCountIsExcluded) {
   }
   EXPECT_EQ(run->measure_start_ns, run->frames[25].scheduled_ns);
   EXPECT_DOUBLE_EQ(run->warmup_s, static_cast<double>(run->measure_start_ns) / 1e9);
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   EXPECT_EQ(results["warmup"]["frames"], 25);
   EXPECT_EQ(results["frames"].get<std::size_t>(), run->frames.size() - 25);
   EXPECT_EQ(results["latency"]["count"].get<std::size_t>(), run->frames.size() - 25);
@@ -502,7 +502,7 @@ TEST(Runner, WarmupByTimeIsExcluded) {
   }
   EXPECT_GT(warm, 10U);
   EXPECT_LT(warm, run->frames.size());
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   EXPECT_EQ(results["warmup"]["frames"].get<std::size_t>(), warm);
   EXPECT_NEAR(results["warmup"]["duration_s"].get<double>(), 0.15, 1e-12);
   EXPECT_GE(results["duration_s"].get<double>(), 0.2);
@@ -600,7 +600,7 @@ TEST(Runner, FailingSourceFramesAreCounted) {
   ASSERT_EQ(run->errors.size(), 10U);  // 15 distinct messages, the first 10 kept
   EXPECT_EQ(run->errors[0], "bad frame 1");
   EXPECT_EQ(run->errors[1], "bad frame 4");
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   EXPECT_EQ(results["failed_frames"].get<std::uint64_t>(), failed);
   EXPECT_EQ(results["errors"].size(), 10U);
 }
@@ -646,7 +646,7 @@ TEST(Runner, FailingPostprocessFramesAreCounted) {
   }
   EXPECT_EQ(run->failed_frames, failed);
   EXPECT_EQ(run->errors, std::vector<std::string>{"no class above threshold"});
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   EXPECT_EQ(results["frames"].get<std::uint64_t>() + failed, run->frames.size());
 }
 
@@ -669,7 +669,7 @@ TEST(Runner, ManyWorkersCompleteEveryFrameOnce) {
     EXPECT_EQ(post.calls[t.sequence], 1) << t.sequence;
     EXPECT_EQ(t.source_index, t.sequence % 7);
   }
-  const nlohmann::json results = analyze(*run, options, AnalyzeOptions{});
+  const nlohmann::json results = to_json(analyze(*run, options, AnalyzeOptions{}));
   EXPECT_TRUE(results["stages"]["preprocess"].is_object());
   EXPECT_GE(results["stages"]["preprocess"]["min"].get<double>(), 0.1);
 }

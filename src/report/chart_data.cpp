@@ -126,7 +126,9 @@ json timeline(const RunRecord& run) {
   std::vector<double> done_s;
   double measured_from = -1.0;
   for (std::size_t i = 0; i < f.size(); ++i) {
-    if ((f.flags[i] & (kFlagDropped | kFlagFailed)) != 0 || f.postprocess_end_ns[i] < 0) continue;
+    if ((f.flags[i] & static_cast<std::int64_t>(kFrameDropped | kFrameFailed)) != 0 ||
+        f.postprocess_end_ns[i] < 0)
+      continue;
     done_s.push_back(static_cast<double>(f.postprocess_end_ns[i]) / 1e9);
     if (is_measured_frame(f, i)) {
       const double t = static_cast<double>(f.scheduled_ns[i]) / 1e9;
@@ -157,53 +159,43 @@ json timeline(const RunRecord& run) {
     out["events"].push_back(
         {{"t", measured_from}, {"kind", "measured"}, {"detail", "warm-up ends, measuring"}});
   }
-  const json* samples = find(run.record, {"system", "samples"});
-  if (samples != nullptr && samples->is_array()) {
-    std::vector<const json*> valid;
-    for (const json& s : *samples) {
-      if (s.is_object() && number_at(s, {"t_s"})) valid.push_back(&s);
-    }
-    std::map<std::string, json> temps;  // sensor -> points
-    json freq = json::array();
-    for (std::size_t i : thin_indices(valid.size(), kMaxPointsPerSeries)) {
-      const json& s = *valid[i];
-      const double t = *number_at(s, {"t_s"});
-      if (auto cpu = number_at(s, {"process_cpu_percent"})) out["cpu"].push_back(point(t, *cpu));
-      if (const json* fr = find(s, {"core_freq_mhz"}); fr && fr->is_array()) {
-        for (std::size_t c = 0; c < fr->size() && c < 64; ++c) {
-          while (freq.size() <= c) {
-            freq.push_back(
-                {{"label", fmt::format("cpu{} MHz", freq.size())}, {"points", json::array()}});
-          }
-          if ((*fr)[c].is_number()) freq[c]["points"].push_back(point(t, (*fr)[c].get<double>()));
+  if (!run.system) return out;
+  const bench::SystemReport& system = *run.system;
+  std::map<std::string, json> temps;  // sensor -> points
+  json freq = json::array();
+  for (std::size_t i : thin_indices(system.samples.size(), kMaxPointsPerSeries)) {
+    const bench::SystemSample& s = system.samples[i];
+    const double t = s.t_s;
+    out["cpu"].push_back(point(t, s.process_cpu_percent));
+    if (s.core_freq_mhz) {
+      for (std::size_t c = 0; c < s.core_freq_mhz->size() && c < 64; ++c) {
+        while (freq.size() <= c) {
+          freq.push_back(
+              {{"label", fmt::format("cpu{} MHz", freq.size())}, {"points", json::array()}});
         }
-      }
-      const json& tc = object_at(s, {"temperatures_c"});
-      for (auto it = tc.begin(); it != tc.end(); ++it) {
-        if (!it->is_number() || (temps.size() >= 16 && !temps.count(it.key()))) continue;
-        auto [pos, inserted] = temps.emplace(it.key(), json::array());
-        pos->second.push_back(point(t, it->get<double>()));
-      }
-      if (auto h = number_at(s, {"hailo_temp_c"})) {
-        auto [pos, inserted] = temps.emplace("hailo chip", json::array());
-        pos->second.push_back(point(t, *h));
+        freq[c]["points"].push_back(point(t, (*s.core_freq_mhz)[c]));
       }
     }
-    out["freq"] = std::move(freq);
-    for (auto& [name, points] : temps) {
-      out["temps"].push_back({{"label", name + " °C"}, {"points", std::move(points)}});
+    for (const auto& [sensor, celsius] : s.temperatures_c) {
+      if (temps.size() >= 16 && !temps.count(sensor)) continue;
+      auto [pos, inserted] = temps.emplace(sensor, json::array());
+      pos->second.push_back(point(t, celsius));
+    }
+    if (s.chip_temp_c) {
+      auto [pos, inserted] = temps.emplace("hailo chip", json::array());
+      pos->second.push_back(point(t, *s.chip_temp_c));
     }
   }
-  if (const json* events = find(run.record, {"system", "events"}); events && events->is_array()) {
-    std::size_t kept = 0;
-    for (const json& e : *events) {
-      auto t = number_at(e, {"t_s"});
-      if (!t || ++kept > 200) continue;
-      std::string detail = string_at(e, {"detail"}).value_or("");
-      if (detail.size() > 120) detail.resize(120);
-      out["events"].push_back(
-          {{"t", *t}, {"kind", string_at(e, {"kind"}).value_or("event")}, {"detail", detail}});
-    }
+  out["freq"] = std::move(freq);
+  for (auto& [name, points] : temps) {
+    out["temps"].push_back({{"label", name + " °C"}, {"points", std::move(points)}});
+  }
+  std::size_t kept = 0;
+  for (const bench::SystemEvent& e : system.events) {
+    if (++kept > 200) break;
+    std::string detail = e.detail;
+    if (detail.size() > 120) detail.resize(120);
+    out["events"].push_back({{"t", e.t_s}, {"kind", e.kind}, {"detail", detail}});
   }
   return out;
 }

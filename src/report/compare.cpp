@@ -5,13 +5,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <type_traits>
 
 #include "format.hpp"
 #include "hdeploy/report/report.hpp"
-#include "json_access.hpp"
 
 namespace hdeploy::report {
-using nlohmann::json;
 
 namespace {
 
@@ -115,10 +114,14 @@ MetricChange throughput_change(const FrameColumns& a, const FrameColumns& b, dou
   return m;
 }
 
-std::string text_of(const json* j) {
-  if (j == nullptr || j->is_null()) return "-";
-  if (j->is_string()) return j->get<std::string>();
-  return detail::dump_safe(*j);
+template <class T>
+std::string text_of(const std::optional<T>& v) {
+  if (!v) return "-";
+  if constexpr (std::is_same_v<T, std::string>) {
+    return *v;
+  } else {
+    return fmt::format("{}", *v);
+  }
 }
 
 }  // namespace
@@ -134,7 +137,7 @@ RunComparison compare_runs(const RunRecord& baseline, const RunRecord& candidate
   c.baseline_name = baseline.name;
   c.candidate_name = candidate.name;
   c.threshold_percent = options.regression_threshold_percent;
-  const std::optional<double> conf = detail::number_at(baseline.record, {"config", "confidence"});
+  const std::optional<double> conf = baseline.config.confidence;
   c.confidence = conf && *conf > 0.0 && *conf < 1.0 ? *conf : bench::kDefaultConfidence;
   const std::vector<double> a = end_to_end_latencies_ms(baseline);
   const std::vector<double> b = end_to_end_latencies_ms(candidate);
@@ -146,28 +149,18 @@ RunComparison compare_runs(const RunRecord& baseline, const RunRecord& candidate
       throughput_change(baseline.frames, candidate.frames, c.confidence, c.threshold_percent));
 
   // Differences that may explain a change besides the one under test.
-  struct Key {
-    const char* label;
-    std::array<std::string_view, 3> path;
-    std::size_t depth;
+  const auto differ = [&c](const char* label, const std::string& x, const std::string& y) {
+    if (x != y) c.differences.push_back(fmt::format("{}: {} → {}", label, x, y));
   };
-  static constexpr std::array<Key, 7> kKeys{{
-      {"host", {"context", "host", ""}, 2},
-      {"backend", {"context", "backend", ""}, 2},
-      {"model sha256", {"context", "model", "sha256"}, 3},
-      {"scenario", {"config", "scenario", ""}, 2},
-      {"in_flight", {"config", "in_flight", ""}, 2},
-      {"input", {"config", "input", ""}, 2},
-      {"preprocess_threads", {"config", "preprocess_threads", ""}, 2},
-  }};
-  for (const Key& key : kKeys) {
-    const std::span<const std::string_view> path(key.path.data(), key.depth);
-    const json* x = detail::find(baseline.record, path);
-    const json* y = detail::find(candidate.record, path);
-    const std::string tx = text_of(x);
-    const std::string ty = text_of(y);
-    if (tx != ty) c.differences.push_back(fmt::format("{}: {} → {}", key.label, tx, ty));
-  }
+  differ("host", text_of(baseline.context.host), text_of(candidate.context.host));
+  differ("backend", text_of(baseline.context.backend), text_of(candidate.context.backend));
+  differ("model sha256", text_of(baseline.context.model.sha256),
+         text_of(candidate.context.model.sha256));
+  differ("scenario", text_of(baseline.config.scenario), text_of(candidate.config.scenario));
+  differ("in_flight", text_of(baseline.config.in_flight), text_of(candidate.config.in_flight));
+  differ("input", text_of(baseline.config.input), text_of(candidate.config.input));
+  differ("preprocess_threads", text_of(baseline.config.preprocess_threads),
+         text_of(candidate.config.preprocess_threads));
   return c;
 }
 

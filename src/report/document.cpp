@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <set>
+#include <type_traits>
 
 #include "format.hpp"
 #include "json_access.hpp"
@@ -17,6 +17,9 @@ namespace hdeploy::report::detail {
 namespace {
 
 using Row = std::vector<std::string>;
+using bench::Distribution;
+using bench::Measured;
+using bench::SystemReport;
 
 std::string scalar_text(const json& v);
 
@@ -29,6 +32,7 @@ std::string join_array(const json& array, std::string_view separator) {
   return out;
 }
 
+// A value this reader does not know (a newer writer's key), shown as it is.
 std::string scalar_text(const json& v) {
   switch (v.type()) {
     case json::value_t::null:
@@ -57,252 +61,205 @@ std::string scalar_text(const json& v) {
   }
 }
 
-// The why of a null value: "<key>_why", "cpu_<key>_why" (context.governor), the object's "why".
-std::string why_of(const json& object, const std::string& key) {
-  for (const std::string& candidate : {key + "_why", "cpu_" + key + "_why", std::string("why")}) {
-    if (auto w = string_at(object, {candidate})) return *w;
-  }
-  return "not measured";
+std::string text(const std::string& v) { return v; }
+std::string text(double v) { return number(v, 6); }
+std::string text(bool v) { return v ? "yes" : "no"; }
+template <class T>
+requires std::is_integral_v<T> std::string text(T v) { return fmt::format("{}", v); }
+template <class T>
+std::string text(const std::vector<T>& v) {
+  std::vector<std::string> items;
+  for (const T& item : v) items.push_back(text(item));
+  return fmt::format("{}", fmt::join(items, ", "));
 }
-
-// Text of object[key]: its value, or for null the recorded reason.
-std::string value_text(const json& object, const std::string& key) {
-  const json* v = find(object, {key});
-  if (v == nullptr) return "-";
-  if (v->is_null()) return why_of(object, key);
-  return scalar_text(*v);
+template <class T>
+std::string text(const Measured<T>& m, std::string_view fallback = "not measured") {
+  if (m.value) return text(*m.value);
+  return m.why.empty() ? std::string(fallback) : m.why;
 }
 
 std::string percentile_key(double p) { return fmt::format("{:g}", p); }
 
-std::vector<std::string> percentile_keys(const json& record) {
-  std::vector<double> values;
-  if (const json* ps = find(record, {"config", "percentiles"}); ps && ps->is_array()) {
-    for (const json& p : *ps) {
-      if (p.is_number()) values.push_back(p.get<double>());
-    }
+// The percentiles a record reports: those asked for, else those in its latency summary.
+std::vector<double> reported_percentiles(const RunRecord& run) {
+  std::vector<double> values = run.config.percentiles;
+  if (values.empty() && run.results.latency) {
+    for (const auto& p : run.results.latency->percentiles) values.push_back(p.percentile);
   }
   if (values.empty()) {
-    const json& ps = object_at(record, {"results", "latency", "percentiles"});
-    for (auto it = ps.begin(); it != ps.end(); ++it) {
-      try {
-        values.push_back(std::stod(it.key()));
-      } catch (const std::exception&) {
-      }
-    }
-    std::sort(values.begin(), values.end());
-  }
-  if (values.empty())
     values.assign(bench::kDefaultPercentiles.begin(), bench::kDefaultPercentiles.end());
-  std::vector<std::string> keys;
-  keys.reserve(values.size());
-  for (double p : values) keys.push_back(percentile_key(p));
-  return keys;
+  }
+  return values;
 }
 
-std::string ms_cell(const json& summary, const char* key) {
-  auto v = number_at(summary, {key});
-  return v ? fixed(*v, 3) : "-";
+std::string ms_cell(const std::optional<double>& v) { return v ? fixed(*v, 3) : "-"; }
+
+std::string percentile_cell(const Distribution& d, double p) {
+  const bench::PercentileResult* e = d.find(p);
+  if (e == nullptr) return "-";
+  return e->value ? fixed(*e->value, 3) : e->why;
 }
 
-std::string percentile_cell(const json& summary, const std::string& key) {
-  const json& p = object_at(summary, {"percentiles", key});
-  if (p.empty()) return "-";
-  auto value = number_at(p, {"value"});
-  if (bool_at(p, {"supported"}).value_or(value.has_value()) && value) return fixed(*value, 3);
-  return string_at(p, {"why"}).value_or("not measured");
-}
-
-Row stats_row(const std::string& label, const json& results_parent, const std::string& key,
-              const std::vector<std::string>& pkeys) {
+Row stats_row(const std::string& label, const Measured<Distribution>& summary,
+              const std::vector<double>& percentiles) {
   Row row{label};
-  const json* summary = find(results_parent, {key});
-  if (summary == nullptr || !summary->is_object()) {
-    row.push_back(summary == nullptr ? "-" : why_of(results_parent, key));
-    row.resize(pkeys.size() + 7, "-");
+  if (!summary.value) {
+    row.push_back(summary.why.empty() ? "-" : summary.why);
+    row.resize(percentiles.size() + 7, "-");
     return row;
   }
-  const auto count = number_at(*summary, {"count"});
-  row.push_back(count ? fmt::format("{:.0f}", *count) : "-");
-  row.push_back(ms_cell(*summary, "min"));
-  row.push_back(ms_cell(*summary, "mean"));
-  for (const std::string& p : pkeys) row.push_back(percentile_cell(*summary, p));
-  row.push_back(ms_cell(*summary, "max"));
-  row.push_back(ms_cell(*summary, "stddev"));
+  const Distribution& d = *summary.value;
+  row.push_back(fmt::format("{}", d.count));
+  row.push_back(ms_cell(d.min));
+  row.push_back(ms_cell(d.mean));
+  for (double p : percentiles) row.push_back(percentile_cell(d, p));
+  row.push_back(ms_cell(d.max));
+  row.push_back(ms_cell(d.stddev));
   return row;
 }
 
-std::string interval_text(const json& summary_percentile, double confidence) {
-  auto value = number_at(summary_percentile, {"value"});
-  if (!value || !bool_at(summary_percentile, {"supported"}).value_or(true)) {
-    return string_at(summary_percentile, {"why"}).value_or("not measured");
+std::string interval_text(const Distribution& d, double p, double confidence) {
+  const bench::PercentileResult* e = d.find(p);
+  if (e == nullptr) return "not reported";
+  if (!e->value) return e->why;
+  if (e->ci_low && e->ci_high) {
+    return fmt::format("{} ({} CI {} – {})", ms_text(*e->value), confidence_text(confidence),
+                       fixed(*e->ci_low, 3), fixed(*e->ci_high, 3));
   }
-  auto lo = number_at(summary_percentile, {"ci_low"});
-  auto hi = number_at(summary_percentile, {"ci_high"});
-  if (lo && hi) {
-    return fmt::format("{} ({} CI {} – {})", ms_text(*value), confidence_text(confidence),
-                       fixed(*lo, 3), fixed(*hi, 3));
-  }
-  return ms_text(*value);
+  return ms_text(*e->value);
 }
 
-struct SensorMax {
-  std::map<std::string, double> max_c;  // sensor -> max
-};
-
-SensorMax temperature_maxima(const json& system) {
-  SensorMax out;
-  const json* samples = find(system, {"samples"});
-  if (samples == nullptr || !samples->is_array()) return out;
-  for (const json& s : *samples) {
-    const json& temps = object_at(s, {"temperatures_c"});
-    for (auto it = temps.begin(); it != temps.end(); ++it) {
-      if (!it->is_number()) continue;
-      auto [pos, inserted] = out.max_c.emplace(it.key(), it->get<double>());
-      if (!inserted) pos->second = std::max(pos->second, it->get<double>());
-    }
-    if (auto h = number_at(s, {"hailo_temp_c"})) {
-      auto [pos, inserted] = out.max_c.emplace("hailo chip", *h);
-      if (!inserted) pos->second = std::max(pos->second, *h);
-    }
+// Highest reading per sensor over the run.
+std::map<std::string, double> temperature_maxima(const SystemReport& system) {
+  std::map<std::string, double> out;
+  auto add = [&out](const std::string& sensor, double c) {
+    auto [pos, inserted] = out.emplace(sensor, c);
+    if (!inserted) pos->second = std::max(pos->second, c);
+  };
+  for (const bench::SystemSample& s : system.samples) {
+    for (const auto& [sensor, c] : s.temperatures_c) add(sensor, c);
+    if (s.chip_temp_c) add("hailo chip", *s.chip_temp_c);
   }
   return out;
 }
 
-std::vector<const json*> events_of(const json& system, std::string_view kind = {}) {
-  std::vector<const json*> out;
-  const json* events = find(system, {"events"});
-  if (events == nullptr || !events->is_array()) return out;
-  for (const json& e : *events) {
-    if (!e.is_object()) continue;
-    if (!kind.empty() && string_at(e, {"kind"}).value_or("") != kind) continue;
-    out.push_back(&e);
+std::string event_text(const bench::SystemEvent& e) {
+  return fmt::format("{} at {} s{}", e.kind.empty() ? "event" : e.kind, fixed(e.t_s, 2),
+                     e.detail.empty() ? "" : " (" + e.detail + ")");
+}
+
+std::string unavailable_why(const SystemReport& system, const std::string& key) {
+  auto it = system.unavailable.find(key);
+  return it == system.unavailable.end() ? std::string("not measured") : it->second;
+}
+
+std::string throttling_text(const SystemReport& system) {
+  std::vector<const bench::SystemEvent*> throttle_events;
+  for (const auto& e : system.events) {
+    if (e.kind == "throttled") throttle_events.push_back(&e);
   }
-  return out;
-}
-
-std::string event_text(const json& e) {
-  const auto t = number_at(e, {"t_s"});
-  return fmt::format("{} at {} s{}", string_at(e, {"kind"}).value_or("event"),
-                     t ? fixed(*t, 2) : "?",
-                     string_at(e, {"detail"}) ? " (" + *string_at(e, {"detail"}) + ")" : "");
-}
-
-std::string throttling_text(const json& system) {
-  const json* during = find(system, {"throttled_during_run"});
-  const auto throttle_events = events_of(system, "throttled");
-  if (!throttle_events.empty() || (during && during->is_boolean() && during->get<bool>())) {
-    std::string text = "YES";
+  if (!throttle_events.empty() || system.throttled_during_run) {
+    std::string out = "YES";
     for (std::size_t i = 0; i < throttle_events.size() && i < 3; ++i) {
-      text += (i == 0 ? ": " : "; ") + event_text(*throttle_events[i]);
+      out += (i == 0 ? ": " : "; ") + event_text(*throttle_events[i]);
     }
-    if (throttle_events.size() > 3) text += fmt::format("; {} more", throttle_events.size() - 3);
-    return text;
+    if (throttle_events.size() > 3) out += fmt::format("; {} more", throttle_events.size() - 3);
+    return out;
   }
-  const std::optional<std::string> flags_why = string_at(system, {"unavailable", "throttled"});
-  if (during && during->is_boolean()) {
-    // Clocks may still show throttling when the firmware's flags cannot be read.
-    return flags_why ? "none seen in clocks; throttling flags " + *flags_why : "no";
+  // Clocks may still show throttling when the firmware's flags cannot be read.
+  if (system.unavailable.count("throttled") > 0) {
+    return "none seen in clocks; throttling flags " + unavailable_why(system, "throttled");
   }
-  return flags_why.value_or("not measured");
+  return "no";
+}
+
+std::string status_text(const bench::RunStatus& status) {
+  return status.complete ? "complete" : "PARTIAL: " + status.partial_reason;
 }
 
 Block summary_block(const RunRecord& run) {
-  const json& r = run.record;
-  const json& results = object_at(r, {"results"});
-  const json& system = object_at(r, {"system"});
-  const double confidence = number_at(r, {"config", "confidence"}).value_or(0.95);
+  const bench::RunResults& results = run.results;
+  const double confidence = run.config.confidence.value_or(bench::kDefaultConfidence);
   Block b;
   b.kind = Block::Kind::kSummary;
   auto add = [&b](std::string group, std::string label, std::string value) {
     b.rows.push_back({std::move(group), std::move(label), std::move(value)});
   };
 
-  const json& tp = object_at(results, {"throughput"});
-  if (auto fps = number_at(tp, {"fps"})) {
-    std::string text = fixed(*fps, 2);
-    auto lo = number_at(tp, {"ci_low"});
-    auto hi = number_at(tp, {"ci_high"});
-    if (lo && hi) {
-      text += fmt::format(" ({} CI {} – {}",
-                          confidence_text(number_at(tp, {"confidence"}).value_or(confidence)),
-                          fixed(*lo, 2), fixed(*hi, 2));
-      if (auto method = string_at(tp, {"method"})) text += "; " + *method;
-      text += ")";
-    } else if (auto why = string_at(tp, {"why"})) {
-      text += " (" + *why + ")";
+  const bench::ThroughputResult& tp = results.throughput;
+  if (tp.fps) {
+    std::string value = fixed(*tp.fps, 2);
+    if (tp.ci_low && tp.ci_high) {
+      value += fmt::format(" ({} CI {} – {}", confidence_text(tp.confidence), fixed(*tp.ci_low, 2),
+                           fixed(*tp.ci_high, 2));
+      if (tp.method) value += "; " + *tp.method;
+      value += ")";
+    } else if (tp.why) {
+      value += " (" + *tp.why + ")";
     }
-    add("FPS", "(measured)", text);
+    add("FPS", "(measured)", value);
   } else {
-    add("FPS", "(measured)", string_at(tp, {"why"}).value_or("not measured"));
+    add("FPS", "(measured)", tp.why.value_or("not measured"));
   }
-  const json* latency = find(results, {"latency"});
-  if (latency != nullptr && latency->is_object()) {
-    for (const char* p : {"50", "99"}) {
-      add(std::string(p) == "50" ? "Latency" : "", fmt::format("(end-to-end p{})", p),
-          interval_text(object_at(*latency, {"percentiles", p}), confidence));
-    }
-    if (auto mean = number_at(*latency, {"mean"})) {
-      std::string text = ms_text(*mean);
-      if (auto sd = number_at(*latency, {"stddev"})) text += ", stddev " + ms_text(*sd);
-      if (auto cv = number_at(*latency, {"cv_percent"})) text += ", CV " + fixed(*cv, 1) + "%";
-      add("", "(end-to-end mean)", text);
+  if (results.latency) {
+    const Distribution& latency = *results.latency;
+    add("Latency", "(end-to-end p50)", interval_text(latency, 50.0, confidence));
+    add("", "(end-to-end p99)", interval_text(latency, 99.0, confidence));
+    if (latency.mean) {
+      std::string value = ms_text(*latency.mean);
+      if (latency.stddev) value += ", stddev " + ms_text(*latency.stddev);
+      if (latency.cv_percent) value += ", CV " + fixed(*latency.cv_percent, 1) + "%";
+      add("", "(end-to-end mean)", value);
     }
   } else {
-    add("Latency", "(end-to-end)", latency == nullptr ? "-" : why_of(results, "latency"));
+    add("Latency", "(end-to-end)", "not measured");
   }
-  const json& stages = object_at(results, {"stages"});
-  if (auto device = number_at(stages, {"device", "mean"})) {
-    add("Device", "(mean per frame)", ms_text(*device));
+  const Measured<Distribution>& device = results.stages.device;
+  if (device.value && device.value->mean) {
+    add("Device", "(mean per frame)", ms_text(*device.value->mean));
   } else {
     add("Device", "(mean per frame)",
-        find(stages, {"device"}) ? why_of(stages, "device") : "not measured");
+        device.value ? device.value->why : (device.why.empty() ? "not measured" : device.why));
   }
-  if (auto host = number_at(results, {"verdict", "host_ms_per_frame"})) {
-    add("Host", "(overhead per frame)", ms_text(*host));
-  } else {
-    add("Host", "(overhead per frame)", "not measured");
-  }
-  const json& process = object_at(system, {"process"});
-  if (auto one = number_at(process, {"cpu_percent_of_one_core"})) {
-    std::string text = fixed(*one, 1) + "% of one core";
-    if (auto all = number_at(process, {"cpu_percent_of_all_cores"})) {
-      text += fmt::format(" ({}% of all {} cores)", fixed(*all, 1),
-                          number_at(system, {"cores"}).value_or(0));
+  add("Host", "(overhead per frame)",
+      results.verdict.host_ms_per_frame ? ms_text(*results.verdict.host_ms_per_frame)
+                                        : "not measured");
+  if (run.system) {
+    const SystemReport& system = *run.system;
+    add("CPU", "(process)",
+        fmt::format("{}% of one core ({}% of all {} cores)",
+                    fixed(system.cpu_percent_of_one_core, 1),
+                    fixed(system.cpu_percent_of_all_cores, 1), system.cores));
+    add("Memory", "(peak RSS)",
+        system.unavailable.count("peak_rss_bytes") > 0
+            ? unavailable_why(system, "peak_rss_bytes")
+            : bytes_text(static_cast<double>(system.peak_rss_bytes)));
+    const auto temps = temperature_maxima(system);
+    if (temps.empty()) {
+      add("Temp", "(max)", unavailable_why(system, "temperatures_c"));
+    } else {
+      bool first = true;
+      for (const auto& [sensor, max_c] : temps) {
+        add(first ? "Temp" : "", "(max " + sensor + ")", fixed(max_c, 1) + " °C");
+        first = false;
+      }
     }
-    add("CPU", "(process)", text);
+    add("Throttling", "", throttling_text(system));
   } else {
-    add("CPU", "(process)", "not measured");
-  }
-  auto rss = number_at(process, {"peak_rss_bytes"});
-  add("Memory", "(peak RSS)", rss ? bytes_text(*rss) : "not measured");
-  const SensorMax temps = temperature_maxima(system);
-  if (temps.max_c.empty()) {
-    add("Temp", "(max)",
-        string_at(system, {"unavailable", "temperatures_c"}).value_or("not measured"));
-  } else {
-    bool first = true;
-    for (const auto& [sensor, max_c] : temps.max_c) {
-      add(first ? "Temp" : "", "(max " + sensor + ")", fixed(max_c, 1) + " °C");
-      first = false;
+    for (const char* group : {"CPU", "Memory", "Temp", "Throttling"}) {
+      add(group, "", "not measured: the record has no system section");
     }
   }
-  add("Throttling", "", throttling_text(system));
-  std::string frames_text;
-  if (auto n = number_at(results, {"frames"})) frames_text = fmt::format("{:.0f} measured", *n);
-  if (auto w = number_at(results, {"warmup", "frames"})) {
-    frames_text += fmt::format(" ({:.0f} warm-up", *w);
-    if (auto failed = number_at(results, {"failed_frames"})) {
-      frames_text += fmt::format(", {:.0f} failed", *failed);
+  if (results.frames) {
+    std::string frames = fmt::format("{} measured", *results.frames);
+    if (results.warmup.frames) {
+      frames += fmt::format(" ({} warm-up", *results.warmup.frames);
+      if (results.failed_frames) frames += fmt::format(", {} failed", *results.failed_frames);
+      frames += ")";
     }
-    frames_text += ")";
+    add("Frames", "", frames);
   }
-  if (!frames_text.empty()) add("Frames", "", frames_text);
-  const bool complete = bool_at(r, {"status", "complete"}).value_or(true);
-  add("Status", "",
-      complete
-          ? "complete"
-          : "PARTIAL: " + string_at(r, {"status", "partial_reason"}).value_or("no reason given"));
+  add("Status", "", status_text(run.status));
   return b;
 }
 
@@ -354,110 +311,122 @@ Block list(const std::vector<std::string>& items) {
   return b;
 }
 
-void add_context(std::vector<Block>& doc, const json& context) {
+// Rows for the keys a newer writer added, shown as they are.
+void add_other(std::vector<Row>& rows, const std::map<std::string, json>& other) {
+  for (const auto& [key, value] : other) {
+    if (key.ends_with("_why")) continue;
+    auto why = other.find(key + "_why");
+    rows.push_back({key, value.is_null() && why != other.end() ? scalar_text(why->second)
+                                                               : scalar_text(value)});
+  }
+}
+
+template <class T>
+void add_row(std::vector<Row>& rows, const std::string& label, const std::optional<T>& v) {
+  if (v) rows.push_back({label, text(*v)});
+}
+template <class T>
+void add_row(std::vector<Row>& rows, const std::string& label, const Measured<T>& v) {
+  if (v.value || !v.why.empty()) rows.push_back({label, text(v)});
+}
+
+void add_context(std::vector<Block>& doc, const bench::RunContext& c) {
   std::vector<Row> rows;
-  std::set<std::string> shown;
-  auto add_key = [&](const std::string& key, const std::string& label) {
-    shown.insert(key);
-    shown.insert(key + "_why");
-    if (find(context, {key}) == nullptr) return;
-    rows.push_back({label, value_text(context, key)});
-  };
-  add_key("date", "date");
-  add_key("host", "host");
-  add_key("raspberry_pi_model", "Raspberry Pi model");
-  add_key("cpu_model", "CPU");
-  add_key("cpu_count", "CPUs online");
-  add_key("governor", "cpufreq governor");
-  shown.insert("cpu_governor_why");
-  add_key("os", "OS");
-  add_key("kernel", "kernel");
-  add_key("arch", "architecture");
-  add_key("page_size", "page size (bytes)");
-  if (auto mem = number_at(context, {"memory_total_bytes"})) {
-    rows.push_back({"memory", bytes_text(*mem)});
+  add_row(rows, "date", c.date);
+  add_row(rows, "host", c.host);
+  add_row(rows, "Raspberry Pi model", c.raspberry_pi_model);
+  add_row(rows, "CPU", c.cpu_model);
+  add_row(rows, "CPUs online", c.cpu_count);
+  add_row(rows, "cpufreq governor", c.governor);
+  add_row(rows, "OS", c.os);
+  add_row(rows, "kernel", c.kernel);
+  add_row(rows, "architecture", c.arch);
+  add_row(rows, "page size (bytes)", c.page_size);
+  if (c.memory_total_bytes.value) {
+    rows.push_back({"memory", bytes_text(*c.memory_total_bytes.value)});
+  } else {
+    add_row(rows, "memory", c.memory_total_bytes);
   }
-  shown.insert("memory_total_bytes");
-  if (find(context, {"hdeploy_version"}) || find(context, {"hdeploy_commit"})) {
-    rows.push_back({"hdeploy", fmt::format("{} (commit {})", value_text(context, "hdeploy_version"),
-                                           value_text(context, "hdeploy_commit"))});
+  if (c.hdeploy_version || c.hdeploy_commit) {
+    rows.push_back({"hdeploy", fmt::format("{} (commit {})", c.hdeploy_version.value_or("-"),
+                                           c.hdeploy_commit.value_or("-"))});
   }
-  shown.insert("hdeploy_version");
-  shown.insert("hdeploy_commit");
-  add_key("build_type", "build type");
-  const json& libraries = object_at(context, {"libraries"});
-  for (auto it = libraries.begin(); it != libraries.end(); ++it) {
-    if (it.key().ends_with("_why")) continue;
-    rows.push_back({"library " + it.key(), value_text(libraries, it.key())});
+  add_row(rows, "build type", c.build_type);
+  for (const auto& [name, version] : c.libraries)
+    rows.push_back({"library " + name, text(version)});
+  add_row(rows, "backend", c.backend);
+  add_row(rows, "backend description", c.backend_description);
+  add_row(rows, "model path", c.model.path);
+  add_row(rows, "model kind", c.model.kind);
+  add_row(rows, "model sha256", c.model.sha256);
+  add_row(rows, "model hef_arch", c.model.hef_arch);
+  add_row(rows, "model compiler_version", c.model.compiler_version);
+  if (c.onnx) {
+    add_row(rows, "onnx path", c.onnx->path);
+    add_row(rows, "onnx sha256", c.onnx->sha256);
+  } else {
+    // No ONNX was involved (a HEF on hailo, a timing-only sim).
+    rows.push_back({"onnx", "none"});
   }
-  shown.insert("libraries");
-  add_key("backend", "backend");
-  add_key("backend_description", "backend description");
-  const json& model = object_at(context, {"model"});
-  for (auto it = model.begin(); it != model.end(); ++it) {
-    if (it.key().ends_with("_why")) continue;
-    rows.push_back({"model " + it.key(), value_text(model, it.key())});
-  }
-  shown.insert("model");
-  const json* onnx = find(context, {"onnx"});
-  if (onnx != nullptr && onnx->is_object()) {
-    for (auto it = onnx->begin(); it != onnx->end(); ++it) {
-      rows.push_back({"onnx " + it.key(), value_text(*onnx, it.key())});
-    }
-  } else if (onnx != nullptr) {
-    // null without a reason: no ONNX was involved (a HEF on hailo, a timing-only sim).
-    rows.push_back({"onnx", find(context, {"onnx_why"}) ? value_text(context, "onnx") : "none"});
-  }
-  shown.insert("onnx");
-  shown.insert("onnx_why");
-  add_key("power", "power");
-  // Keys this reader does not know yet (the format may grow): shown as they are.
-  for (auto it = context.begin(); it != context.end(); ++it) {
-    if (shown.count(it.key()) || it.key().ends_with("_why")) continue;
-    rows.push_back({it.key(), value_text(context, it.key())});
-  }
+  add_row(rows, "power", c.power);
+  add_other(rows, c.other);
   doc.push_back(heading(3, "Context"));
   doc.push_back(table({"item", "value"}, std::move(rows)));
 }
 
-void add_config(std::vector<Block>& doc, const json& config) {
+void add_config(std::vector<Block>& doc, const bench::RunConfig& c) {
   std::vector<Row> rows;
-  for (auto it = config.begin(); it != config.end(); ++it) {
-    if (it.key().ends_with("_why")) continue;
-    std::string text;
-    if (it.key() == "argv" && it->is_array()) {
-      text = join_array(*it, " ");
-    } else {
-      text = value_text(config, it.key());
-    }
-    rows.push_back({it.key(), text});
-  }
+  add_row(rows, "scenario", c.scenario);
+  add_row(rows, "duration_s", c.duration_s);
+  add_row(rows, "warmup_s", c.warmup_s);
+  add_row(rows, "warmup_frames", c.warmup_frames);
+  add_row(rows, "min_frames_requested", c.min_frames_requested);
+  add_row(rows, "min_frames", c.min_frames);
+  add_row(rows, "in_flight", c.in_flight);
+  add_row(rows, "preprocess_threads", c.preprocess_threads);
+  add_row(rows, "input", c.input);
+  add_row(rows, "input_description", c.input_description);
+  add_row(rows, "images_dir", c.images_dir);
+  add_row(rows, "image_count", c.image_count);
+  add_row(rows, "fps", c.fps);
+  add_row(rows, "deadline_ms", c.deadline_ms);
+  add_row(rows, "stream_queue", c.stream_queue);
+  add_row(rows, "qps", c.qps);
+  add_row(rows, "latency_bound_ms", c.latency_bound_ms);
+  if (!c.percentiles.empty()) rows.push_back({"percentiles", text(c.percentiles)});
+  add_row(rows, "confidence", c.confidence);
+  add_row(rows, "seed", c.seed);
+  add_row(rows, "top_k", c.top_k);
+  add_row(rows, "sample_interval_ms", c.sample_interval_ms);
+  add_row(rows, "sim_fps", c.sim_fps);
+  add_row(rows, "sim_latency_ms", c.sim_latency_ms);
+  add_row(rows, "sim_queue", c.sim_queue);
+  if (!c.argv.empty()) rows.push_back({"argv", fmt::format("{}", fmt::join(c.argv, " "))});
+  add_other(rows, c.other);
   if (rows.empty()) return;
   doc.push_back(heading(3, "Configuration"));
   doc.push_back(table({"flag", "value"}, std::move(rows)));
 }
 
-void add_statistics(std::vector<Block>& doc, const json& record) {
-  const json& results = object_at(record, {"results"});
-  const std::vector<std::string> pkeys = percentile_keys(record);
+void add_statistics(std::vector<Block>& doc, const RunRecord& run) {
+  const bench::RunResults& results = run.results;
+  const std::vector<double> percentiles = reported_percentiles(run);
   Row header{"stage (ms)", "count", "min", "mean"};
-  for (const auto& p : pkeys) header.push_back("p" + p);
+  for (double p : percentiles) header.push_back("p" + percentile_key(p));
   header.push_back("max");
   header.push_back("stddev");
   std::vector<Row> rows;
-  rows.push_back(stats_row("end-to-end", results, "latency", pkeys));
-  const json& stages = object_at(results, {"stages"});
-  std::vector<std::string> names = {"preprocess", "queue_wait", "device", "postprocess"};
-  for (auto it = stages.begin(); it != stages.end(); ++it) {
-    if (it.key().ends_with("_why")) continue;
-    if (std::find(names.begin(), names.end(), it.key()) == names.end()) names.push_back(it.key());
-  }
-  for (const auto& name : names) {
-    if (find(stages, {name}) == nullptr && find(stages, {name + "_why"}) == nullptr) continue;
-    rows.push_back(stats_row(name, stages, name, pkeys));
+  rows.push_back(stats_row("end-to-end",
+                           results.latency ? Measured<Distribution>{results.latency, {}}
+                                           : Measured<Distribution>::missing("not measured"),
+                           percentiles));
+  for (Stage stage : bench::kStages) {
+    const Measured<Distribution>* summary = results.stages.find(stage);
+    if (summary == nullptr || (!summary->value && summary->why.empty())) continue;
+    rows.push_back(stats_row(std::string(stage_name(stage)), *summary, percentiles));
   }
   doc.push_back(heading(3, "Statistics per stage"));
-  const double confidence = number_at(record, {"config", "confidence"}).value_or(0.95);
+  const double confidence = run.config.confidence.value_or(bench::kDefaultConfidence);
   doc.push_back(paragraph(fmt::format(
       "All times in milliseconds, over the measured frames (warm-up excluded). Percentiles "
       "interpolate linearly (numpy's default); a percentile is reported only with enough "
@@ -466,51 +435,56 @@ void add_statistics(std::vector<Block>& doc, const json& record) {
   doc.push_back(table(std::move(header), std::move(rows)));
 }
 
-void add_verdicts(std::vector<Block>& doc, const json& record) {
-  const json& results = object_at(record, {"results"});
+void add_verdicts(std::vector<Block>& doc, const bench::RunResults& results) {
   std::vector<Row> rows;
-  const json& verdict = object_at(results, {"verdict"});
-  if (auto bound = string_at(verdict, {"bound"})) rows.push_back({"bound", *bound});
-  if (auto text = string_at(verdict, {"text"})) rows.push_back({"verdict", *text});
-  if (auto occ = number_at(verdict, {"device_occupancy"})) {
-    rows.push_back({"device occupancy", fixed(100.0 * *occ, 1) + "% of the window"});
-  }
-  if (auto host = number_at(verdict, {"host_ms_per_frame"})) {
-    rows.push_back({"host work per frame", ms_text(*host)});
-  }
-  if (auto interval = number_at(verdict, {"device_interval_ms"})) {
-    rows.push_back({"measured window per frame", ms_text(*interval)});
-  }
-  const json& stability = object_at(results, {"stability"});
-  if (auto cv = number_at(stability, {"cv_percent"})) {
-    const bool unstable = bool_at(stability, {"unstable"}).value_or(false);
+  const bench::VerdictResult& verdict = results.verdict;
+  add_row(rows, "bound", verdict.bound);
+  add_row(rows, "verdict", verdict.text);
+  if (verdict.device_occupancy) {
     rows.push_back(
-        {"stability", fmt::format("CV {}% ({})", fixed(*cv, 2), unstable ? "UNSTABLE" : "stable")});
+        {"device occupancy", fixed(100.0 * *verdict.device_occupancy, 1) + "% of the window"});
   }
-  if (auto d = number_at(results, {"duration_s"})) {
-    rows.push_back({"measured window", fixed(*d, 3) + " s"});
+  if (verdict.host_ms_per_frame) {
+    rows.push_back({"host work per frame", ms_text(*verdict.host_ms_per_frame)});
   }
-  if (auto w = number_at(results, {"warmup", "frames"})) {
+  if (verdict.device_interval_ms) {
+    rows.push_back({"measured window per frame", ms_text(*verdict.device_interval_ms)});
+  }
+  const bench::StabilityResult& stability = results.stability;
+  if (stability.cv_percent) {
     rows.push_back(
-        {"warm-up", fmt::format("{:.0f} frames, {} s", *w,
-                                optional_fixed(number_at(results, {"warmup", "duration_s"}), 3))});
+        {"stability", fmt::format("CV {}% ({})", fixed(*stability.cv_percent, 2),
+                                  stability.unstable.value_or(false) ? "UNSTABLE" : "stable")});
   }
-  if (auto failed = number_at(results, {"failed_frames"})) {
-    rows.push_back({"failed frames", fmt::format("{:.0f}", *failed)});
+  if (results.duration_s) rows.push_back({"measured window", fixed(*results.duration_s, 3) + " s"});
+  if (results.warmup.frames) {
+    rows.push_back({"warm-up", fmt::format("{} frames, {} s", *results.warmup.frames,
+                                           optional_fixed(results.warmup.duration_s, 3))});
   }
-  if (const json* errors = find(results, {"errors"}); errors && errors->is_array()) {
-    for (const json& e : *errors) rows.push_back({"error", scalar_text(e)});
+  if (results.failed_frames) {
+    rows.push_back({"failed frames", fmt::format("{}", *results.failed_frames)});
   }
-  for (const char* block : {"stream", "poisson"}) {
-    const json* b = find(results, {block});
-    if (b == nullptr || !b->is_object()) continue;
-    for (auto it = b->begin(); it != b->end(); ++it) {
-      if (it.key().ends_with("_why")) continue;
-      rows.push_back({fmt::format("{} {}", block, it.key()), value_text(*b, it.key())});
-    }
+  for (const std::string& e : results.errors) rows.push_back({"error", e});
+  if (const auto& st = results.stream) {
+    rows.push_back({"stream fps", text(st->fps)});
+    rows.push_back({"stream arrivals", text(st->arrivals)});
+    rows.push_back({"stream processed", text(st->processed)});
+    rows.push_back({"stream dropped", text(st->dropped)});
+    rows.push_back({"stream deadline_ms", text(st->deadline_ms)});
+    rows.push_back({"stream deadline_misses", text(st->deadline_misses)});
+    rows.push_back({"stream queue_depth_mean",
+                    st->queue_depth_mean ? text(*st->queue_depth_mean) : std::string("-")});
+    rows.push_back({"stream queue_depth_max", text(st->queue_depth_max)});
+  }
+  if (const auto& po = results.poisson) {
+    rows.push_back({"poisson qps", text(po->qps)});
+    rows.push_back({"poisson achieved_qps", text(po->achieved_qps)});
+    rows.push_back({"poisson latency_bound_ms", text(po->latency_bound_ms)});
+    rows.push_back({"poisson p99_ms", text(po->p99_ms)});
+    rows.push_back({"poisson p99_within_bound", text(po->p99_within_bound)});
   }
   doc.push_back(heading(3, "Verdicts"));
-  if (auto warning = string_at(stability, {"warning"})) doc.push_back(alert(*warning, "warning"));
+  if (stability.warning) doc.push_back(alert(*stability.warning, "warning"));
   if (rows.empty()) {
     doc.push_back(paragraph("No verdicts in the record."));
     return;
@@ -518,83 +492,76 @@ void add_verdicts(std::vector<Block>& doc, const json& record) {
   doc.push_back(table({"item", "value"}, std::move(rows)));
 }
 
-void add_system(std::vector<Block>& doc, const json& system, std::size_t run_index,
-                bool has_samples) {
+void add_system(std::vector<Block>& doc, const std::optional<SystemReport>& report,
+                std::size_t run_index) {
   doc.push_back(heading(3, "System"));
+  if (!report) {
+    doc.push_back(paragraph("Not measured: the record has no system section."));
+    return;
+  }
+  const SystemReport& system = *report;
   std::vector<Row> rows;
-  if (auto interval = number_at(system, {"interval_ms"})) {
-    rows.push_back({"sampling interval", fixed(*interval, 0) + " ms"});
-  }
-  if (auto cores = number_at(system, {"cores"})) rows.push_back({"cores", number(*cores, 6)});
-  const json& process = object_at(system, {"process"});
-  for (auto it = process.begin(); it != process.end(); ++it) {
-    std::string text = value_text(process, it.key());
-    if (it.key() == "peak_rss_bytes" && it->is_number()) text = bytes_text(it->get<double>());
-    rows.push_back({"process " + it.key(), text});
-  }
+  rows.push_back({"sampling interval", fixed(system.interval_ms, 0) + " ms"});
+  rows.push_back({"cores", text(system.cores)});
+  rows.push_back({"process user_s", fixed(system.process_user_s, 3)});
+  rows.push_back({"process sys_s", fixed(system.process_sys_s, 3)});
+  rows.push_back({"process cpu_percent_of_one_core", fixed(system.cpu_percent_of_one_core, 1)});
+  rows.push_back({"process cpu_percent_of_all_cores", fixed(system.cpu_percent_of_all_cores, 1)});
+  rows.push_back(
+      {"process peak_rss_bytes", system.unavailable.count("peak_rss_bytes") > 0
+                                     ? unavailable_why(system, "peak_rss_bytes")
+                                     : bytes_text(static_cast<double>(system.peak_rss_bytes))});
   rows.push_back({"throttled during the run", throttling_text(system)});
-  if (const json* samples = find(system, {"samples"}); samples && samples->is_array()) {
-    rows.push_back({"samples", std::to_string(samples->size())});
-    // Clock range per core over the run.
-    std::vector<std::pair<double, double>> range;
-    for (const json& s : *samples) {
-      const json* f = find(s, {"core_freq_mhz"});
-      if (f == nullptr || !f->is_array()) continue;
-      if (range.size() < f->size()) range.resize(f->size(), {1e300, -1e300});
-      for (std::size_t c = 0; c < f->size(); ++c) {
-        if (!(*f)[c].is_number()) continue;
-        const double mhz = (*f)[c].get<double>();
-        range[c] = {std::min(range[c].first, mhz), std::max(range[c].second, mhz)};
-      }
+  rows.push_back({"samples", std::to_string(system.samples.size())});
+  // Clock range per core over the run.
+  std::vector<std::pair<double, double>> range;
+  for (const bench::SystemSample& s : system.samples) {
+    if (!s.core_freq_mhz) continue;
+    const std::vector<double>& f = *s.core_freq_mhz;
+    if (range.size() < f.size()) range.resize(f.size(), {1e300, -1e300});
+    for (std::size_t c = 0; c < f.size(); ++c) {
+      range[c] = {std::min(range[c].first, f[c]), std::max(range[c].second, f[c])};
     }
-    for (std::size_t c = 0; c < range.size(); ++c) {
-      if (range[c].second < 0) continue;
-      rows.push_back(
-          {fmt::format("cpu{} clock", c),
-           fmt::format("{} – {} MHz", fixed(range[c].first, 0), fixed(range[c].second, 0))});
-    }
-    for (const auto& [sensor, max_c] : temperature_maxima(system).max_c) {
-      rows.push_back({"max temperature " + sensor, fixed(max_c, 1) + " °C"});
-    }
+  }
+  for (std::size_t c = 0; c < range.size(); ++c) {
+    if (range[c].second < 0) continue;
+    rows.push_back(
+        {fmt::format("cpu{} clock", c),
+         fmt::format("{} – {} MHz", fixed(range[c].first, 0), fixed(range[c].second, 0))});
+  }
+  for (const auto& [sensor, max_c] : temperature_maxima(system)) {
+    rows.push_back({"max temperature " + sensor, fixed(max_c, 1) + " °C"});
   }
   doc.push_back(table({"item", "value"}, std::move(rows)));
 
-  if (const json* threads = find(system, {"threads"});
-      threads && threads->is_array() && !threads->empty()) {
+  if (!system.threads.empty()) {
     std::vector<Row> trows;
-    for (const json& t : *threads) {
-      trows.push_back({value_text(t, "name"), value_text(t, "tid"),
-                       optional_fixed(number_at(t, {"user_s"}), 3),
-                       optional_fixed(number_at(t, {"sys_s"}), 3),
-                       optional_fixed(number_at(t, {"cpu_percent_of_one_core"}), 1)});
+    for (const bench::ThreadCpu& t : system.threads) {
+      trows.push_back({t.name, text(t.tid), fixed(t.user_s, 3), fixed(t.sys_s, 3),
+                       fixed(t.cpu_percent_of_one_core, 1)});
     }
     doc.push_back(heading(3, "CPU per thread"));
     doc.push_back(
         table({"thread", "tid", "user (s)", "sys (s)", "CPU (% of one core)"}, std::move(trows)));
   }
-  const auto events = events_of(system);
   doc.push_back(heading(3, "Events"));
-  if (events.empty()) {
+  if (system.events.empty()) {
     doc.push_back(paragraph("No throttling, clock drops or temperature events were recorded."));
   } else {
     std::vector<Row> erows;
-    erows.reserve(events.size());
-    for (const json* e : events) {
-      erows.push_back({optional_fixed(number_at(*e, {"t_s"}), 2), value_text(*e, "kind"),
-                       value_text(*e, "detail")});
+    erows.reserve(system.events.size());
+    for (const bench::SystemEvent& e : system.events) {
+      erows.push_back({fixed(e.t_s, 2), e.kind, e.detail});
     }
     doc.push_back(table({"time (s)", "kind", "detail"}, std::move(erows)));
   }
-  const json& unavailable = object_at(system, {"unavailable"});
-  if (!unavailable.empty()) {
+  if (!system.unavailable.empty()) {
     std::vector<std::string> items;
-    for (auto it = unavailable.begin(); it != unavailable.end(); ++it) {
-      items.push_back(it.key() + ": " + scalar_text(*it));
-    }
+    for (const auto& [key, why] : system.unavailable) items.push_back(key + ": " + why);
     doc.push_back(paragraph("Not sampled:"));
     doc.push_back(list(items));
   }
-  if (has_samples) {
+  if (!system.samples.empty()) {
     doc.push_back(chart(fmt::format("chart-sys-{}", run_index),
                         "Clocks and temperatures over the run (events marked)"));
   }
@@ -716,22 +683,20 @@ std::vector<Block> build_document(std::span<const RunRecord> runs,
 
   // Prominent notes first: partial runs, regressions, records that disagree with themselves.
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const json& r = runs[i].record;
-    if (!bool_at(r, {"status", "complete"}).value_or(true)) {
+    if (!runs[i].status.complete) {
       doc.push_back(
           alert(fmt::format("PARTIAL RUN {}: {}. Its numbers cover only the part that ran.",
-                            run_label(runs, i),
-                            string_at(r, {"status", "partial_reason"}).value_or("no reason given")),
+                            run_label(runs, i), runs[i].status.partial_reason),
                 "partial"));
     }
     const std::size_t measured = stage_times_ms(runs[i].frames, Stage::kEndToEnd).size();
-    const auto said = number_at(r, {"results", "frames"});
-    if (runs[i].frames.size() > 0 && said && *said != static_cast<double>(measured)) {
-      doc.push_back(alert(
-          fmt::format("{}: results.frames says {:.0f} but the frames columns hold {} measured "
-                      "frames; comparisons use the columns.",
-                      run_label(runs, i), *said, measured),
-          "warning"));
+    const std::optional<std::uint64_t> said = runs[i].results.frames;
+    if (runs[i].frames.size() > 0 && said && *said != measured) {
+      doc.push_back(
+          alert(fmt::format("{}: results.frames says {} but the frames columns hold {} measured "
+                            "frames; comparisons use the columns.",
+                            run_label(runs, i), *said, measured),
+                "warning"));
     }
     if (runs[i].frames.size() == 0) {
       doc.push_back(alert(fmt::format("{}: the record has no per-frame data (frames); it cannot "
@@ -763,24 +728,18 @@ std::vector<Block> build_document(std::span<const RunRecord> runs,
   doc.push_back(chart("chart-stages", "Mean time per stage (stacked, ms)"));
 
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const json& r = runs[i].record;
+    const RunRecord& run = runs[i];
     doc.push_back(heading(2, "Run " + run_label(runs, i), fmt::format("run-{}", i + 1)));
-    if (!bool_at(r, {"status", "complete"}).value_or(true)) {
-      doc.push_back(alert(
-          "PARTIAL: " + string_at(r, {"status", "partial_reason"}).value_or("no reason given"),
-          "partial"));
-    }
+    if (!run.status.complete) doc.push_back(alert(status_text(run.status), "partial"));
     if (runs[i].frames.size() > 0) {
       doc.push_back(chart(fmt::format("chart-fps-{}", i),
                           "Timeline: completed frames per second and process CPU (events marked)"));
     }
-    add_context(doc, object_at(r, {"context"}));
-    add_config(doc, object_at(r, {"config"}));
-    add_statistics(doc, r);
-    add_verdicts(doc, r);
-    const json* samples = find(r, {"system", "samples"});
-    add_system(doc, object_at(r, {"system"}), i,
-               samples != nullptr && samples->is_array() && !samples->empty());
+    add_context(doc, run.context);
+    add_config(doc, run.config);
+    add_statistics(doc, run);
+    add_verdicts(doc, run.results);
+    add_system(doc, run.system, i);
   }
   return doc;
 }

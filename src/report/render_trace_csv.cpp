@@ -42,11 +42,6 @@ void append_timestamp(fmt::memory_buffer& out, std::int64_t ns) {
   if (ns >= 0) append_ms(out, ns);
 }
 
-void append_difference(fmt::memory_buffer& out, std::int64_t end, std::int64_t start) {
-  out.push_back(',');
-  if (end >= 0 && start >= 0) append_ms(out, end - start);
-}
-
 }  // namespace
 
 std::string render_trace_csv(std::span<const RunRecord> runs) {
@@ -70,14 +65,11 @@ std::string render_trace_csv(std::span<const RunRecord> runs) {
             &f.complete_ns, &f.postprocess_start_ns, &f.postprocess_end_ns}) {
         append_timestamp(out, (*column)[i]);
       }
-      append_difference(out, f.preprocess_end_ns[i], f.preprocess_start_ns[i]);
-      // Queue wait from max(scheduled, preprocess_end), as docs/run-record.md defines it.
-      const std::int64_t ready =
-          f.scheduled_ns[i] < 0 ? -1 : std::max(f.scheduled_ns[i], f.preprocess_end_ns[i]);
-      append_difference(out, f.submit_ns[i], ready);
-      append_difference(out, f.complete_ns[i], f.submit_ns[i]);
-      append_difference(out, f.postprocess_end_ns[i], f.postprocess_start_ns[i]);
-      append_difference(out, f.postprocess_end_ns[i], f.scheduled_ns[i]);
+      for (Stage stage : {Stage::kPreprocess, Stage::kQueueWait, Stage::kDevice,
+                          Stage::kPostprocess, Stage::kEndToEnd}) {
+        out.push_back(',');
+        if (auto ns = bench::stage_time_ns(f, i, stage)) append_ms(out, *ns);
+      }
       out.push_back('\n');
     }
   }

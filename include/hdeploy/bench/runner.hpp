@@ -3,7 +3,7 @@
 // window kept full), stream (a fixed-rate camera that drops frames when the pipeline is
 // full, with deadlines) and poisson (MLPerf LoadGen's Server scenario: Poisson arrivals,
 // unbounded queue). Every frame gets its stage timestamps; analyze() turns them into the
-// `results` and `frames` objects of docs/run-record.md.
+// run record's results and frame_columns() into its frames (run_record.hpp).
 
 #include <atomic>
 #include <chrono>
@@ -12,11 +12,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "hdeploy/bench/run_record.hpp"
 #include "hdeploy/core/result.hpp"
 #include "hdeploy/core/tensor.hpp"
 #include "hdeploy/preprocess/preprocessor.hpp"
@@ -108,10 +108,11 @@ struct RunOptions {
 
 // Per-frame timestamps, nanoseconds since RunResult::origin; -1 when never reached.
 struct FrameTrace {
-  static constexpr std::uint8_t kWarmup = 1;
-  static constexpr std::uint8_t kDropped = 2;
-  static constexpr std::uint8_t kFailed = 4;
-  static constexpr std::uint8_t kDeadlineMiss = 8;
+  // The record's frame flags (run_record.hpp).
+  static constexpr std::uint8_t kWarmup = kFrameWarmup;
+  static constexpr std::uint8_t kDropped = kFrameDropped;
+  static constexpr std::uint8_t kFailed = kFrameFailed;
+  static constexpr std::uint8_t kDeadlineMiss = kFrameDeadlineMissed;
   std::uint64_t sequence = 0;  // order of scheduling, from 0
   std::uint8_t flags = 0;
   std::uint32_t source_index = 0;  // which input (FrameSource index % count)
@@ -168,11 +169,11 @@ struct AnalyzeOptions {
   bool source_measured = true;    // false: preprocess stage "not measured: fixed tensor input"
 };
 
-// The `results` object of docs/run-record.md (statistics, stages, throughput, stability,
-// verdict, stream/poisson blocks) from a run.
-nlohmann::json analyze(const RunResult& run, const RunOptions& options,
-                       const AnalyzeOptions& analyze_options);
-// The `frames` object of docs/run-record.md (columnar).
-nlohmann::json frames_to_json(const RunResult& run);
+// The record's results (statistics, stages, throughput, stability, verdict, stream/poisson
+// blocks) from a run; stage times use the record's formulas (stage_time_ms).
+RunResults analyze(const RunResult& run, const RunOptions& options,
+                   const AnalyzeOptions& analyze_options);
+// The record's frames columns of a run.
+FrameColumns frame_columns(const RunResult& run);
 
 }  // namespace hdeploy::bench

@@ -19,46 +19,32 @@
 #include <string_view>
 #include <vector>
 
+#include "hdeploy/bench/run_record.hpp"
 #include "hdeploy/bench/statistics.hpp"
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/core/result.hpp"
 
 namespace hdeploy::report {
 
-inline constexpr std::string_view kRunRecordFormat = "hdeploy.bench.run";
-inline constexpr int kRunRecordVersion = 1;  // the newest version this reader understands
+// The record's format, frame flags, columns and stage-time formulas are the bench module's
+// (run_record.hpp), defined once; the report reads them from there.
+using bench::FrameColumns;
+using bench::is_measured_frame;
+using bench::kFrameDeadlineMissed;
+using bench::kFrameDropped;
+using bench::kFrameFailed;
+using bench::kFrameWarmup;
+using bench::kRunRecordFormat;
+using bench::kRunRecordVersion;
+using bench::Stage;
+using bench::stage_name;
+using bench::stage_time_ms;
+using bench::stage_times_ms;
 
-// `flags` bits of a frame (docs/run-record.md, frames).
-inline constexpr std::int64_t kFlagWarmup = 1;
-inline constexpr std::int64_t kFlagDropped = 2;
-inline constexpr std::int64_t kFlagFailed = 4;
-inline constexpr std::int64_t kFlagDeadlineMissed = 8;
-
-// The `frames` object, columnar: one entry per scheduled frame, -1 where a frame never
-// reached a timestamp (and where a record lacks the column).
-struct FrameColumns {
-  std::vector<std::int64_t> sequence;
-  std::vector<std::int64_t> flags;
-  std::vector<std::int64_t> source_index;
-  std::vector<std::int64_t> queue_depth;
-  std::vector<std::int64_t> scheduled_ns;
-  std::vector<std::int64_t> preprocess_start_ns;
-  std::vector<std::int64_t> preprocess_end_ns;
-  std::vector<std::int64_t> submit_ns;
-  std::vector<std::int64_t> complete_ns;
-  std::vector<std::int64_t> postprocess_start_ns;
-  std::vector<std::int64_t> postprocess_end_ns;
-  std::size_t size() const { return flags.size(); }
-};
-
-// One loaded record. `record` is the whole JSON object except `frames`, which is parsed into
-// `frames` (and dropped from `record` to halve the memory of big runs). (The NOLINT: clang-tidy
-// follows nlohmann::json's noexcept move into an assertion helper it thinks may throw.)
-struct RunRecord {  // NOLINT(bugprone-exception-escape)
+// One loaded record: the typed record and where it came from.
+struct RunRecord : bench::RunRecord {
   std::filesystem::path path;
   std::string name;  // the folder name for DIR/run.json, else the file's stem
-  nlohmann::json record;
-  FrameColumns frames;
 };
 
 // Reads and validates a record file. Errors, each naming the file: kNotFound (missing),
@@ -68,19 +54,6 @@ Result<RunRecord> load_run(const std::filesystem::path& path);
 // The same checks on an already parsed record; `path` names it in messages and `name`.
 Result<RunRecord> parse_run(nlohmann::json record, const std::filesystem::path& path);
 
-// Per-frame stage times (docs/run-record.md): preprocess = preprocess_end - preprocess_start;
-// queue wait = submit - max(scheduled, preprocess_end); device = complete - submit;
-// host wait = postprocess_start - complete (a completed frame waiting for the host);
-// post-process = postprocess_end - postprocess_start; end-to-end = postprocess_end - scheduled.
-enum class Stage { kPreprocess, kQueueWait, kDevice, kHostWait, kPostprocess, kEndToEnd };
-std::string_view stage_name(Stage stage);  // "preprocess", "queue_wait", ... "end_to_end"
-// Milliseconds, or nullopt when a timestamp it needs is -1 (or i is out of range).
-std::optional<double> stage_time_ms(const FrameColumns& frames, std::size_t i, Stage stage);
-// A frame that counts in the statistics: not warm-up, not dropped, not failed, and completed
-// (scheduled and postprocess_end present).
-bool is_measured_frame(const FrameColumns& frames, std::size_t i);
-// The stage times of the measured frames, in frame order (frames lacking the stage skipped).
-std::vector<double> stage_times_ms(const FrameColumns& frames, Stage stage);
 // End-to-end latencies of the measured frames, computed from the columns.
 std::vector<double> end_to_end_latencies_ms(const RunRecord& run);
 // Throughput of the measured frames by batch means over the measured window (first measured
@@ -88,7 +61,7 @@ std::vector<double> end_to_end_latencies_ms(const RunRecord& run);
 bench::ThroughputEstimate frame_throughput(const FrameColumns& frames,
                                            double confidence = bench::kDefaultConfidence);
 
-// The numbers a reader looks at first. Values come from the record's `results` (what bench
+// The numbers a reader looks at first. Values come from the record's results (what bench
 // measured); when the record lacks them they are computed from the frames. nullopt: not
 // measured.
 struct RunKeyNumbers {
