@@ -1,3 +1,5 @@
+// Running the pipeline: options, the folder and its manifest, each stage's run, caching.
+
 #include "hdeploy/pipeline/pipeline.hpp"
 
 #include <fmt/format.h>
@@ -13,11 +15,19 @@
 #include "hdeploy/core/utc_time.hpp"
 #include "hdeploy/pipeline/synthetic_images.hpp"
 #include "hdeploy/preprocess/image_files.hpp"
+#include "pipeline_internal.hpp"
+#include "stage_plan.hpp"
 
 namespace hdeploy::pipeline {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using detail::at_or_null;
+using detail::manifest_path;
+using detail::plan_stage;
+using detail::recorded_command;
+using detail::StagePlan;
+using detail::str_or;
 
 Result<ProcessOutcome> ProcessStageExecutor::run(
     Stage /*stage*/, const std::vector<std::string>& args,
@@ -53,13 +63,6 @@ Result<double> parse_duration_seconds(std::string_view text) {
 namespace {
 
 constexpr std::string_view kKeyVersion = "hdeploy-pipeline-key-1";
-
-// A path as the manifest names it: relative to the pipeline folder when inside it.
-std::string manifest_path(const fs::path& path, const fs::path& dir) {
-  const std::string p = path.lexically_normal().string();
-  const std::string d = dir.lexically_normal().string() + "/";
-  return p.starts_with(d) ? p.substr(d.size()) : p;
-}
 
 Result<std::vector<fs::path>> list_images(const fs::path& dir) {
   HDEPLOY_ASSIGN_OR_RETURN(std::vector<fs::path> images, list_image_files(dir, false));
@@ -101,145 +104,9 @@ std::string last_error_line(const std::vector<std::string>& lines) {
   return lines.empty() ? std::string() : lines.back();
 }
 
-const json& at_or_null(const json& j, std::string_view key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  const auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
-
-std::string str_or(const json& j, std::string_view key, const std::string& fallback = "") {
-  const json& v = at_or_null(j, key);
-  return v.is_string() ? v.get<std::string>() : fallback;
-}
-
-// A path from a stage's JSON, relative to the pipeline folder when inside it.
-json rel_path(const json& v, const fs::path& dir) {
-  return v.is_string() ? json(manifest_path(v.get<std::string>(), dir)) : json(nullptr);
-}
-
-// The percentile value from a bench latency SUMMARY, or null.
-json percentile(const json& summary, const std::string& p) {
-  const json& v = at_or_null(at_or_null(at_or_null(summary, "percentiles"), p), "value");
-  return v.is_number() ? v : json(nullptr);
-}
-
 }  // namespace
 
-json summarize_stage(Stage stage, const json& j, const fs::path& dir) {
-  json s = json::object();
-  switch (stage) {
-    case Stage::kExport:
-      s = {{"opset", at_or_null(j, "opset")},
-           {"ir_version", at_or_null(j, "ir_version")},
-           {"weights", at_or_null(at_or_null(j, "weights"), "kind")},
-           {"logits_std", at_or_null(j, "logits_std")},
-           {"onnx", "export/model.onnx"}};
-      break;
-    case Stage::kCheck: {
-      const json& p = at_or_null(j, "parity");
-      s = {{"ok", at_or_null(j, "ok")},
-           {"structure_ok", at_or_null(at_or_null(j, "structure"), "ok")},
-           {"parity_ran", at_or_null(p, "ran")},
-           {"parity_pass", at_or_null(p, "pass")},
-           {"parity_reason", at_or_null(p, "reason")},
-           {"max_abs_diff", at_or_null(p, "max_abs_diff")},
-           {"top1_agree", at_or_null(p, "top1_agree")},
-           {"topk_identical", at_or_null(p, "topk_identical")}};
-      break;
-    }
-    case Stage::kCalib:
-      s = {{"npy", rel_path(at_or_null(j, "npy"), dir)},
-           {"shape", at_or_null(j, "shape")},
-           {"count_requested", at_or_null(j, "count_requested")},
-           {"count_used", at_or_null(j, "count_used")},
-           {"skipped", at_or_null(j, "skipped").is_array() ? at_or_null(j, "skipped").size() : 0},
-           {"warnings", at_or_null(j, "warnings")}};
-      break;
-    case Stage::kCompile: {
-      const json& check = at_or_null(j, "hef_check");
-      s = {{"status", at_or_null(j, "status")},
-           {"why", at_or_null(j, "why")},
-           {"hef", rel_path(at_or_null(j, "hef"), dir)},
-           {"arch", at_or_null(check, "arch")},
-           {"hef_ok", at_or_null(check, "ok")},
-           {"dfc_version", at_or_null(at_or_null(j, "dfc"), "version")},
-           {"optimization_level", at_or_null(j, "optimization_level")},
-           {"gpu", at_or_null(j, "gpu")},
-           {"pairing", at_or_null(j, "pairing")},
-           {"warnings", at_or_null(j, "warnings")}};
-      break;
-    }
-    case Stage::kInspect: {
-      const json& compatible = at_or_null(j, "compatible");
-      s = {{"arch", at_or_null(j, "arch")},
-           {"compiler_version", at_or_null(j, "compiler_version")},
-           {"compatible", at_or_null(compatible, "ok")},
-           {"device", at_or_null(compatible, "device")},
-           {"runtime", at_or_null(compatible, "runtime")},
-           {"reasons", at_or_null(compatible, "reasons")}};
-      break;
-    }
-    case Stage::kInfer: {
-      json top1 = json::array();
-      for (const auto& r : at_or_null(j, "results")) {
-        const json& top = at_or_null(r, "top_k");
-        json entry = {{"image", fs::path(str_or(r, "image")).filename().string()}};
-        if (top.is_array() && !top.empty()) {
-          entry["label"] = at_or_null(top[0], "label");
-          entry["probability"] = at_or_null(top[0], "probability");
-        } else {
-          entry["error"] = at_or_null(r, "error");
-        }
-        top1.push_back(std::move(entry));
-      }
-      s = {{"backend", at_or_null(j, "backend")},
-           {"backend_description", at_or_null(j, "backend_description")},
-           {"top1", top1}};
-      break;
-    }
-    case Stage::kBench: {
-      const json& context = at_or_null(j, "context");
-      const json& results = at_or_null(j, "results");
-      const json& throughput = at_or_null(results, "throughput");
-      const json& latency = at_or_null(results, "latency");
-      const json& process = at_or_null(at_or_null(j, "system"), "process");
-      s = {{"backend", at_or_null(context, "backend")},
-           {"backend_description", at_or_null(context, "backend_description")},
-           {"scenario", at_or_null(at_or_null(j, "config"), "scenario")},
-           {"frames", at_or_null(results, "frames")},
-           {"fps", at_or_null(throughput, "fps")},
-           {"fps_why", at_or_null(throughput, "why")},
-           {"p50_ms", percentile(latency, "50")},
-           {"p99_ms", percentile(latency, "99")},
-           {"latency_why", at_or_null(latency, "why")},
-           {"cpu_percent_of_all_cores", at_or_null(process, "cpu_percent_of_all_cores")},
-           {"cores", at_or_null(at_or_null(j, "system"), "cores")},
-           {"record", "bench/run/run.json"}};
-      break;
-    }
-    case Stage::kReport: {
-      json files = json::object();
-      for (const auto& [k, v] : at_or_null(j, "files").items()) files[k] = rel_path(v, dir);
-      s = {{"files", files}};
-      break;
-    }
-  }
-  return s;
-}
-
 namespace {
-
-// What one stage will do: its command (absolute paths; the manifest records them relative),
-// the files whose content decides whether it must run again, and the folders it writes.
-struct StagePlan {
-  std::vector<std::string> args;
-  std::vector<fs::path> inputs;
-  std::vector<std::string> output_dirs;  // relative to the pipeline folder
-  std::string not_run_why;               // set: the stage cannot run here; nothing is executed
-  std::string key_extra;
-  std::string label;  // where it runs, e.g. "sim, not hardware: contract from the spec"
-};
 
 class PipelineRun {
  public:
@@ -461,120 +328,10 @@ class PipelineRun {
                             why.empty() ? "" : ": ", why)};
   }
 
-  std::string abs(const std::string& rel) const { return (dir_ / rel).string(); }
-
-  std::string spec_arg() const { return o_.spec_arg; }
-
-  Result<StagePlan> plan(Stage stage) const {
-    StagePlan p;
-    const auto [hef_rel, hef_why] = hef();
-    const std::string onnx = abs("export/model.onnx");
-    switch (stage) {
-      case Stage::kExport:
-        p.args = {"export", spec_arg(), "--out", abs("export"), "--weights", o_.weights};
-        if (!o_.python.empty()) p.args.insert(p.args.end(), {"--python", o_.python});
-        p.args.insert(p.args.end(), {"--force", "--json"});
-        p.inputs = {o_.spec_path};
-        if (o_.weights != "none" && o_.weights != "pretrained") p.inputs.emplace_back(o_.weights);
-        p.output_dirs = {"export"};
-        break;
-      case Stage::kCheck:
-        p.args = {"check", onnx, "--json"};
-        p.inputs = {onnx, abs("export/reference/input.npy"), abs("export/reference/output.npy")};
-        break;
-      case Stage::kCalib:
-        p.args = {"calib",  images_dir_.string(),    "--model", spec_arg(),
-                  "-o",     abs("calib/calib.npy"),  "--count", std::to_string(o_.calib_count),
-                  "--seed", std::to_string(o_.seed), "--force", "--json"};
-        p.inputs = images_;
-        p.inputs.push_back(o_.spec_path);
-        p.output_dirs = {"calib"};
-        break;
-      case Stage::kCompile:
-        if (!given_hef_.empty()) {
-          p.not_run_why = fmt::format("--hef given ({})", given_hef_);
-          break;
-        }
-        p.args = {
-            "compile",   onnx,       "--model", spec_arg(),    "--calib", abs("calib/calib.npy"),
-            "--hw-arch", o_.hw_arch, "--out",   abs("compile")};
-        if (!o_.dfc.empty()) p.args.insert(p.args.end(), {"--dfc", o_.dfc});
-        if (!o_.dfc_python.empty()) p.args.insert(p.args.end(), {"--dfc-python", o_.dfc_python});
-        if (!o_.hailort.empty()) p.args.insert(p.args.end(), {"--hailort", o_.hailort});
-        p.args.insert(p.args.end(), {"--force", "--json"});
-        p.inputs = {onnx, abs("calib/calib.npy"), o_.spec_path};
-        p.output_dirs = {"compile"};
-        // The Dataflow Compiler is looked for on PATH: a newly installed one must be found.
-        p.key_extra = "PATH=" + o_.dfc_search_path;
-        break;
-      case Stage::kInspect:
-        if (hef_rel.empty()) {
-          p.not_run_why = hef_why;
-          break;
-        }
-        p.args = {"inspect", abs(hef_rel), "--device", o_.hw_arch};
-        if (!o_.hailort.empty()) p.args.insert(p.args.end(), {"--runtime", o_.hailort});
-        p.args.emplace_back("--json");
-        p.inputs = {abs(hef_rel)};
-        break;
-      case Stage::kInfer: {
-        const std::size_t n =
-            std::min<std::size_t>(images_.size(), static_cast<std::size_t>(o_.infer_images));
-        if (hef_rel.empty()) {
-          p.args = {"infer", onnx};
-          p.label = "sim, not hardware: contract from the spec and export (no HEF)";
-        } else {
-          p.args = {"infer", abs(hef_rel)};
-          p.label = fmt::format("{}: contract from {}", o_.backend, hef_rel);
-        }
-        for (std::size_t i = 0; i < n; ++i) p.args.push_back(images_[i].string());
-        p.args.insert(p.args.end(), {"--model", spec_arg()});
-        if (hef_rel.empty()) {
-          p.args.insert(p.args.end(), {"--backend", "sim"});
-        } else {
-          p.args.insert(p.args.end(),
-                        {"--onnx", onnx, "--backend", o_.backend, "--device", o_.hw_arch});
-          p.inputs.emplace_back(abs(hef_rel));
-        }
-        p.args.emplace_back("--json");
-        p.inputs.insert(p.inputs.end(), images_.begin(), images_.begin() + static_cast<long>(n));
-        p.inputs.insert(p.inputs.end(), {onnx, abs("export/labels.txt"), o_.spec_path});
-        break;
-      }
-      case Stage::kBench: {
-        const std::string model = hef_rel.empty() ? onnx : abs(hef_rel);
-        p.args = {"bench",      model,
-                  "--backend",  hef_rel.empty() ? std::string("sim") : o_.backend,
-                  "--images",   images_dir_.string(),
-                  "--duration", o_.bench_duration,
-                  "--model",    spec_arg()};
-        if (!hef_rel.empty()) p.args.insert(p.args.end(), {"--device", o_.hw_arch});
-        p.args.insert(p.args.end(), {"--out", abs("bench/run"), "--force", "--json"});
-        p.inputs = images_;
-        p.inputs.insert(p.inputs.end(), {model, onnx, o_.spec_path});
-        p.output_dirs = {"bench"};
-        p.label = hef_rel.empty()
-                      ? "sim, not hardware: contract from the spec and export, default timing"
-                      : fmt::format("{}: contract and timing from {}", o_.backend, hef_rel);
-        break;
-      }
-      case Stage::kReport:
-        p.args = {"report", abs("bench/run/run.json"), "--out", abs("report"), "--force", "--json"};
-        p.inputs = {abs("bench/run/run.json")};
-        p.output_dirs = {"report"};
-        break;
-    }
-    return p;
-  }
-
-  std::vector<std::string> recorded_command(const StagePlan& p) const {
-    std::vector<std::string> command{"hdeploy"};
-    for (const auto& a : p.args) command.push_back(manifest_path(a, dir_));
-    return command;
-  }
-
   Result<StageRecord> run_stage(Stage stage) {
-    HDEPLOY_ASSIGN_OR_RETURN(StagePlan p, plan(stage));
+    const auto [hef_rel, hef_why] = hef();
+    const StagePlan p =
+        plan_stage(stage, {o_, dir_, images_dir_, images_, given_hef_, hef_rel, hef_why});
     StageRecord r;
     r.stage = stage;
     r.started = utc_now_iso8601();
@@ -587,7 +344,7 @@ class PipelineRun {
       }
       return r;
     }
-    r.command = recorded_command(p);
+    r.command = recorded_command(p, dir_);
     // The key: the command, the content of every input, and the hdeploy build.
     std::string key_text =
         fmt::format("{}\n{}\n{}\n", kKeyVersion, o_.hdeploy_version, o_.hdeploy_commit);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "hdeploy/bench/run_record.hpp"
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/core/sha256.hpp"
 #include "testing/temp_dir.hpp"
@@ -113,7 +114,9 @@ class FakeExecutor : public StageExecutor {
         break;
       case Stage::kBench:
         write(dir_ / "bench/run/run.json", fmt::format("{{\"run\": {}}}", ++bench_runs));
-        j = {{"context", {{"backend", "sim"}, {"backend_description", "sim"}}},
+        j = {{"format", "hdeploy.bench.run"},
+             {"version", 1},
+             {"context", {{"backend", "sim"}, {"backend_description", "sim"}}},
              {"config", {{"scenario", "throughput"}}},
              {"results",
               {{"throughput", {{"fps", 1145.4}}},
@@ -451,22 +454,37 @@ TEST(SuccessTable, UnmeasuredNumbersAreNeverZero) {
 
 TEST(SummarizeStage, BenchRecordAndCompileContract) {
   const fs::path dir = "/p";
-  const json bench = {
-      {"context", {{"backend", "hailo"}, {"backend_description", "Hailo-8L"}}},
-      {"config", {{"scenario", "throughput"}}},
-      {"results",
-       {{"frames", 100},
-        {"throughput", {{"fps", 1149.9}, {"why", nullptr}}},
-        {"latency",
-         {{"percentiles",
-           {{"50", {{"value", 2.4}}}, {"99", {{"value", nullptr}, {"why", "not measured"}}}}}}}}},
-      {"system", {{"cores", 4}, {"process", {{"cpu_percent_of_all_cores", 5.8}}}}}};
+  // Bench's --json: the record's writer, without frames.
+  bench::RunRecord record;
+  record.context.backend = "hailo";
+  record.context.backend_description = "Hailo-8L";
+  record.config.scenario = "throughput";
+  record.results.frames = 100;
+  record.results.throughput.fps = 1149.9;
+  bench::Distribution latency;
+  bench::PercentileResult p50;
+  p50.percentile = 50.0;
+  p50.value = 2.4;
+  bench::PercentileResult p99;
+  p99.percentile = 99.0;
+  p99.why = "not measured: needs 662 samples";
+  latency.percentiles = {p50, p99};
+  record.results.latency = latency;
+  record.system = bench::SystemReport{};
+  record.system->cores = 4;
+  record.system->cpu_percent_of_all_cores = 5.8;
+  const json bench = json::parse(bench::run_record_text(record, false));
   const json s = summarize_stage(Stage::kBench, bench, dir);
   EXPECT_EQ(s["fps"], 1149.9);
   EXPECT_EQ(s["p50_ms"], 2.4);
   EXPECT_TRUE(s["p99_ms"].is_null());
   EXPECT_EQ(s["cpu_percent_of_all_cores"], 5.8);
   EXPECT_EQ(s["backend"], "hailo");
+  EXPECT_EQ(s["frames"], 100);
+  EXPECT_EQ(s["cores"], 4);
+  // Not a run record: the summary says so instead of guessing.
+  const json not_record = summarize_stage(Stage::kBench, json{{"run", 1}}, dir);
+  EXPECT_NE(not_record["error"].get<std::string>().find("not a run record"), std::string::npos);
 
   const json compile = {{"status", "compiled"},
                         {"why", nullptr},
