@@ -32,17 +32,18 @@ struct Config {
   int runs = 35;
 };
 
-std::shared_ptr<hdeploy::Backend> load_warm(const fs::path& onnx, int threads, std::string& error);
+std::shared_ptr<hdeploy::runtime::Backend> load_warm(const fs::path& onnx, int threads,
+                                                     std::string& error);
 
 // One backend per model and thread count, loaded (and warmed up) when its benchmark first runs
 // and shared by its repetitions. Loaded lazily because OpenCV's thread count is process-wide.
 struct LazyBackend {
   fs::path onnx;
   int threads = 1;
-  std::shared_ptr<hdeploy::Backend> backend;
+  std::shared_ptr<hdeploy::runtime::Backend> backend;
   std::string error;
   bool tried = false;
-  hdeploy::Backend* get() {
+  hdeploy::runtime::Backend* get() {
     if (!tried) backend = load_warm(onnx, threads, error);
     tried = true;
     return backend.get();
@@ -50,7 +51,7 @@ struct LazyBackend {
 };
 
 void bench_opencv(benchmark::State& state, const std::shared_ptr<LazyBackend>& lazy) {
-  hdeploy::Backend* backend = lazy->get();
+  hdeploy::runtime::Backend* backend = lazy->get();
   const int threads = lazy->threads;
   if (backend == nullptr) {
     state.SkipWithError(lazy->error.c_str());
@@ -60,7 +61,7 @@ void bench_opencv(benchmark::State& state, const std::shared_ptr<LazyBackend>& l
   const auto& out = backend->outputs().at(0);
   std::vector<float> input(in.element_count(), 0.5F);
   std::vector<float> output(out.element_count());
-  hdeploy::FrameBuffers frame;
+  hdeploy::runtime::FrameBuffers frame;
   frame.inputs.push_back({reinterpret_cast<const std::uint8_t*>(input.data()), in.byte_size()});
   frame.outputs.push_back({reinterpret_cast<std::uint8_t*>(output.data()), out.byte_size()});
   for (auto _ : state) {
@@ -72,20 +73,21 @@ void bench_opencv(benchmark::State& state, const std::shared_ptr<LazyBackend>& l
   state.counters["threads"] = threads;
 }
 
-std::shared_ptr<hdeploy::Backend> load_warm(const fs::path& onnx, int threads, std::string& error) {
-  hdeploy::CpuBackendOptions options;
+std::shared_ptr<hdeploy::runtime::Backend> load_warm(const fs::path& onnx, int threads,
+                                                     std::string& error) {
+  hdeploy::runtime::CpuBackendOptions options;
   options.threads = threads;
-  auto backend = hdeploy::create_cpu_backend(onnx, options);
+  auto backend = hdeploy::runtime::create_cpu_backend(onnx, options);
   if (!backend) {
     error = backend.error().message;
     return nullptr;
   }
-  std::shared_ptr<hdeploy::Backend> shared = std::move(backend).value();
+  std::shared_ptr<hdeploy::runtime::Backend> shared = std::move(backend).value();
   const auto& in = shared->inputs().at(0);
   const auto& out = shared->outputs().at(0);
   std::vector<float> input(in.element_count(), 0.5F);
   std::vector<float> output(out.element_count());
-  hdeploy::FrameBuffers frame;
+  hdeploy::runtime::FrameBuffers frame;
   frame.inputs.push_back({reinterpret_cast<const std::uint8_t*>(input.data()), in.byte_size()});
   frame.outputs.push_back({reinterpret_cast<std::uint8_t*>(output.data()), out.byte_size()});
   for (int i = 0; i < 5; ++i) (void)shared->infer(frame);  // warm-up, untimed

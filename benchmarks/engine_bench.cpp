@@ -36,8 +36,8 @@ double process_cpu_seconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-hdeploy::SimDeviceSpec resnet18_sim(std::size_t queue_depth) {
-  hdeploy::SimDeviceSpec spec;
+hdeploy::runtime::SimDeviceSpec resnet18_sim(std::size_t queue_depth) {
+  hdeploy::runtime::SimDeviceSpec spec;
   spec.input.name = "resnet18/input_layer1";
   spec.input.dtype = DType::kUint8;
   spec.input.layout = Layout::kNHWC;
@@ -47,8 +47,8 @@ hdeploy::SimDeviceSpec resnet18_sim(std::size_t queue_depth) {
   spec.output.layout = Layout::kNC;
   spec.output.shape = {1, 1000};
   spec.output.quantization = hdeploy::Quantization{0.1F, 128.0F};
-  spec.fps = hdeploy::kSimDefaultFps;
-  spec.latency_ms = hdeploy::kSimDefaultLatencyMs;
+  spec.fps = hdeploy::runtime::kSimDefaultFps;
+  spec.latency_ms = hdeploy::runtime::kSimDefaultLatencyMs;
   spec.queue_depth = queue_depth;
   spec.source = "engine_bench";
   return spec;
@@ -57,18 +57,19 @@ hdeploy::SimDeviceSpec resnet18_sim(std::size_t queue_depth) {
 void BM_EngineSimResNet18(benchmark::State& state) {
   const auto in_flight = static_cast<std::size_t>(state.range(0));
   // The device queue is 4 by default; deeper windows need a deeper (emulated) queue.
-  auto sim = hdeploy::create_sim_backend(
-      resnet18_sim(std::max(in_flight, hdeploy::kSimDefaultQueueDepth)));
+  auto sim = hdeploy::runtime::create_sim_backend(
+      resnet18_sim(std::max(in_flight, hdeploy::runtime::kSimDefaultQueueDepth)));
   if (!sim) {
     state.SkipWithError(sim.error().message.c_str());
     return;
   }
-  auto engine = hdeploy::Engine::create(**sim, hdeploy::EngineOptions{in_flight, 2 * in_flight});
+  auto engine = hdeploy::runtime::Engine::create(
+      **sim, hdeploy::runtime::EngineOptions{in_flight, 2 * in_flight});
   if (!engine) {
     state.SkipWithError(engine.error().message.c_str());
     return;
   }
-  hdeploy::Engine& e = **engine;
+  hdeploy::runtime::Engine& e = **engine;
   std::uint64_t frames = 0;
   std::uint64_t errors = 0;
   double elapsed = 0.0;
@@ -108,14 +109,14 @@ void BM_EngineSimResNet18(benchmark::State& state) {
   }
   const double fps = static_cast<double>(frames) / elapsed;
   const double expected =
-      std::min(hdeploy::kSimDefaultFps,
-               static_cast<double>(in_flight) * 1000.0 / hdeploy::kSimDefaultLatencyMs);
+      std::min(hdeploy::runtime::kSimDefaultFps,
+               static_cast<double>(in_flight) * 1000.0 / hdeploy::runtime::kSimDefaultLatencyMs);
   state.counters["in_flight"] = static_cast<double>(in_flight);
   state.counters["frames"] = static_cast<double>(frames);
   state.counters["fps"] = fps;
   state.counters["model_fps"] = expected;
   state.counters["pct_of_model"] = 100.0 * fps / expected;
-  state.counters["pct_of_ceiling"] = 100.0 * fps / hdeploy::kSimDefaultFps;
+  state.counters["pct_of_ceiling"] = 100.0 * fps / hdeploy::runtime::kSimDefaultFps;
   state.counters["host_cpu_us_per_frame"] = 1e6 * cpu / static_cast<double>(frames);
   state.counters["errors"] = static_cast<double>(errors);
 }
@@ -134,7 +135,7 @@ void BM_ClassifyOutputUint8(benchmark::State& state) {
   std::vector<std::uint8_t> output(spec.byte_size());
   for (std::size_t i = 0; i < output.size(); ++i) output[i] = static_cast<std::uint8_t>(i * 31);
   for (auto _ : state) {
-    auto top = hdeploy::classify_output(output, spec, 5);
+    auto top = hdeploy::runtime::classify_output(output, spec, 5);
     benchmark::DoNotOptimize(top);
   }
 }

@@ -57,7 +57,7 @@ const std::vector<std::uint8_t>& test_jpeg() {
 void BM_HdeployPilPipeline(benchmark::State& state) {
   const auto& jpeg = test_jpeg();
   hdeploy::ModelSpec spec;  // Resize(256), CenterCrop(224), ImageNet mean/std
-  const hdeploy::Preprocessor preprocessor(spec, hdeploy::DecodeOptions{});
+  const hdeploy::preprocess::Preprocessor preprocessor(spec, hdeploy::preprocess::DecodeOptions{});
   std::vector<float> input(3 * kCrop * kCrop);
   for (auto _ : state) {
     auto prepared = preprocessor.prepare(jpeg, "bench.jpg");
@@ -78,18 +78,19 @@ BENCHMARK(BM_HdeployPilPipeline)->Unit(benchmark::kMillisecond)->UseRealTime();
 // pipeline resamples only the 224x224 window the centre crop keeps; BM_HdeployResizeFull is
 // the whole 341x256 resize, for comparison.
 void run_resize(benchmark::State& state, bool windowed) {
-  auto decoded = hdeploy::decode_image(test_jpeg(), "bench.jpg");
+  auto decoded = hdeploy::preprocess::decode_image(test_jpeg(), "bench.jpg");
   if (!decoded) {
     state.SkipWithError(decoded.error().message.c_str());
     return;
   }
-  const auto [w, h] = hdeploy::shorter_side_size(kWidth, kHeight, kResize);
-  const hdeploy::PilBilinearResize plan(kWidth, kHeight, w, h);
-  const hdeploy::CropOffsets crop = hdeploy::center_crop_offsets(h, w, kCrop, kCrop);
-  const hdeploy::PilBilinearResize::Window window =
-      windowed ? hdeploy::PilBilinearResize::Window{crop.left, crop.top, kCrop, kCrop}
-               : hdeploy::PilBilinearResize::Window{0, 0, w, h};
-  hdeploy::Image out;
+  const auto [w, h] = hdeploy::preprocess::shorter_side_size(kWidth, kHeight, kResize);
+  const hdeploy::preprocess::PilBilinearResize plan(kWidth, kHeight, w, h);
+  const hdeploy::preprocess::CropOffsets crop =
+      hdeploy::preprocess::center_crop_offsets(h, w, kCrop, kCrop);
+  const hdeploy::preprocess::PilBilinearResize::Window window =
+      windowed ? hdeploy::preprocess::PilBilinearResize::Window{crop.left, crop.top, kCrop, kCrop}
+               : hdeploy::preprocess::PilBilinearResize::Window{0, 0, w, h};
+  hdeploy::preprocess::Image out;
   std::vector<std::uint8_t> scratch;
   for (auto _ : state) {
     plan.run(*decoded, out, scratch, window);
@@ -105,7 +106,7 @@ BENCHMARK(BM_HdeployResizeFull)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_HdeployDecodeOnly(benchmark::State& state) {
   const auto& jpeg = test_jpeg();
   for (auto _ : state) {
-    auto decoded = hdeploy::decode_image(jpeg, "bench.jpg");
+    auto decoded = hdeploy::preprocess::decode_image(jpeg, "bench.jpg");
     benchmark::DoNotOptimize(decoded);
   }
   state.SetItemsProcessed(state.iterations());

@@ -47,8 +47,8 @@ double process_cpu_seconds() {
 }
 
 // A device that takes no time, with a tiny input so copying it costs nothing either.
-hdeploy::SimDeviceSpec instant_sim() {
-  hdeploy::SimDeviceSpec spec;
+hdeploy::runtime::SimDeviceSpec instant_sim() {
+  hdeploy::runtime::SimDeviceSpec spec;
   spec.input.name = "instant/input_layer1";
   spec.input.dtype = DType::kUint8;
   spec.input.layout = Layout::kNHWC;
@@ -83,21 +83,20 @@ void BM_RunScenario(benchmark::State& state) {
       std::chrono::duration<double>(g_seconds));
   options.warmup = std::chrono::milliseconds(200);
   state.SetLabel(hdeploy::bench::scenario_name(options.scenario));
-  auto sim = hdeploy::create_sim_backend(instant_sim());
+  auto sim = hdeploy::runtime::create_sim_backend(instant_sim());
   if (!sim) {
     state.SkipWithError(sim.error().message.c_str());
     return;
   }
   const std::size_t pool = hdeploy::bench::required_pool_frames(options, kQueueDepth);
-  auto engine = hdeploy::Engine::create(**sim, hdeploy::EngineOptions{0, pool});
+  auto engine = hdeploy::runtime::Engine::create(**sim, hdeploy::runtime::EngineOptions{0, pool});
   auto source = hdeploy::bench::make_random_source((*sim)->inputs()[0], 0);
   if (!engine || !source) {
     state.SkipWithError("cannot create the engine or the source");
     return;
   }
-  const hdeploy::bench::PostProcess nothing = [](const hdeploy::EngineFrame&) -> hdeploy::Status {
-    return {};
-  };
+  const hdeploy::bench::PostProcess nothing =
+      [](const hdeploy::runtime::EngineFrame&) -> hdeploy::Status { return {}; };
   std::uint64_t frames = 0;
   double seconds = 0.0;
   double cpu_s = 0.0;
@@ -136,18 +135,19 @@ BENCHMARK(BM_RunScenario)->Arg(0)->Arg(1)->Iterations(1)->UseManualTime()->Unit(
 void BM_BareEngineLoop(benchmark::State& state) {
   const bool one_at_a_time = state.range(0) == 0;
   state.SetLabel(one_at_a_time ? "one at a time" : "window full");
-  auto sim = hdeploy::create_sim_backend(instant_sim());
+  auto sim = hdeploy::runtime::create_sim_backend(instant_sim());
   if (!sim) {
     state.SkipWithError(sim.error().message.c_str());
     return;
   }
-  auto engine = hdeploy::Engine::create(**sim, hdeploy::EngineOptions{0, 2 * kQueueDepth});
+  auto engine =
+      hdeploy::runtime::Engine::create(**sim, hdeploy::runtime::EngineOptions{0, 2 * kQueueDepth});
   auto source = hdeploy::bench::make_random_source((*sim)->inputs()[0], 0);
   if (!engine || !source) {
     state.SkipWithError("cannot create the engine or the source");
     return;
   }
-  hdeploy::Engine& e = **engine;
+  hdeploy::runtime::Engine& e = **engine;
   const std::size_t window = one_at_a_time ? 1 : e.pool_frames();
   std::uint64_t frames = 0;
   double seconds = 0.0;

@@ -45,6 +45,19 @@
 #endif
 
 namespace hdeploy::cli {
+
+using preprocess::DecodeOptions;
+using preprocess::list_image_files;
+using preprocess::Preprocessor;
+using runtime::Backend;
+using runtime::BackendRequest;
+using runtime::Engine;
+using runtime::EngineOptions;
+using runtime::hailort_version;
+using runtime::kDefaultDevice;
+using runtime::open_backend;
+using runtime::OpenedBackend;
+
 namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

@@ -20,6 +20,15 @@
 #include "hdeploy/preprocess/preprocessor.hpp"
 
 namespace hdeploy::cli {
+
+using compile::CalibrationOptions;
+using compile::CalibrationSet;
+using compile::CalibrationSkip;
+using compile::kRecommendedCalibrationImages;
+using compile::make_calibration_set;
+using preprocess::DecodeOptions;
+using preprocess::Preprocessor;
+
 namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

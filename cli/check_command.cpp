@@ -18,6 +18,19 @@
 #include "hdeploy/runtime/cpu_backend.hpp"
 
 namespace hdeploy::cli {
+
+using onnx::lint_for_hailo;
+using onnx::LintReport;
+using onnx::OnnxModel;
+using onnx::OnnxValueInfo;
+using onnx::rewrite_for_opencv;
+using onnx::Severity;
+using runtime::Backend;
+using runtime::CpuBackendOptions;
+using runtime::create_cpu_backend;
+using runtime::FrameBuffers;
+using runtime::top_k;
+
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -30,6 +30,26 @@
 #include "model_setup.hpp"
 
 namespace hdeploy::cli {
+
+using preprocess::DecodeOptions;
+using preprocess::InputConversion;
+using preprocess::Preprocessor;
+using runtime::Backend;
+using runtime::BackendRequest;
+using runtime::ClassScore;
+using runtime::CpuBackendOptions;
+using runtime::create_cpu_backend;
+using runtime::dequantize_output;
+using runtime::Engine;
+using runtime::EngineFrame;
+using runtime::EngineOptions;
+using runtime::FrameBuffers;
+using runtime::kDefaultDevice;
+using runtime::load_labels;
+using runtime::open_backend;
+using runtime::OpenedBackend;
+using runtime::top_k;
+
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -18,6 +18,11 @@
 #include "hdeploy/runtime/registry.hpp"
 
 namespace hdeploy::cli {
+
+using onnx::OnnxModel;
+using onnx::OnnxValueInfo;
+using runtime::hailort_version;
+
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -26,6 +26,10 @@ namespace fs = std::filesystem;
 
 namespace hdeploy::cli {
 
+using runtime::BackendAvailability;
+using runtime::list_backends;
+using runtime::set_plugin_verbose;
+
 void log_info(const std::string& line) { std::fprintf(stderr, "hdeploy: %s\n", line.c_str()); }
 void log_warning(const std::string& line) {
   std::fprintf(stderr, "hdeploy: warning: %s\n", line.c_str());

@@ -7,6 +7,13 @@
 #include "hdeploy/core/file.hpp"
 
 namespace hdeploy::cli {
+
+using runtime::BackendRequest;
+using runtime::check_backend_choice;
+using runtime::model_kind;
+using runtime::ModelKind;
+using runtime::SimTimingOverrides;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 

@@ -35,15 +35,16 @@ struct SimTimingFlags {
 
   void add_to(CLI::App& app);
   // The flags given, for BackendRequest::sim_timing.
-  SimTimingOverrides overrides() const;
+  runtime::SimTimingOverrides overrides() const;
 };
 
 // The backend request of a command that runs MODEL (infer, bench): the --backend choice checked
 // against the model kind (a usage error when it cannot run it), the flags both commands share,
 // and the registry's notes logged as they are made. The caller adds the spec and what is its own.
-Result<BackendRequest> backend_request(const std::string& backend,
-                                       const std::filesystem::path& model,
-                                       const std::filesystem::path& onnx, const std::string& device,
-                                       int threads, const SimTimingFlags& sim_flags);
+Result<runtime::BackendRequest> backend_request(const std::string& backend,
+                                                const std::filesystem::path& model,
+                                                const std::filesystem::path& onnx,
+                                                const std::string& device, int threads,
+                                                const SimTimingFlags& sim_flags);
 
 }  // namespace hdeploy::cli

@@ -137,7 +137,7 @@ class PipelineCommand : public Command {
     o.bench_duration = bench_duration_;
     o.force = force_;
     // Whether the hailo plugin loads here (HailoRT installed); no device is opened.
-    o.have_hailort = o.backend != "sim" && hailort_version().has_value();
+    o.have_hailort = o.backend != "sim" && runtime::hailort_version().has_value();
     o.hdeploy_version = HDEPLOY_VERSION;
     o.hdeploy_commit = HDEPLOY_GIT_COMMIT;
     const char* path_env = std::getenv("PATH");

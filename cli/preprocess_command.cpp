@@ -18,6 +18,16 @@
 #include "hdeploy/preprocess/preprocessor.hpp"
 
 namespace hdeploy::cli {
+
+using preprocess::center_crop_offsets;
+using preprocess::CropOffsets;
+using preprocess::DecodeOptions;
+using preprocess::Image;
+using preprocess::load_image;
+using preprocess::Preprocessor;
+using preprocess::to_nchw_float;
+using preprocess::to_nhwc_uint8;
+
 namespace {
 namespace fs = std::filesystem;
 

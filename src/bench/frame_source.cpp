@@ -14,6 +14,14 @@
 #include "hdeploy/preprocess/input_conversion.hpp"
 
 namespace hdeploy::bench {
+
+using preprocess::Image;
+using preprocess::InputConversion;
+using preprocess::Preprocessor;
+using runtime::classify_output;
+using runtime::ClassScore;
+using runtime::EngineFrame;
+
 namespace {
 
 namespace fs = std::filesystem;

@@ -16,7 +16,7 @@
 namespace hdeploy::bench::procfs {
 namespace {
 namespace fs = std::filesystem;
-using test_support::TempDir;
+using testing::TempDir;
 
 void write(const fs::path& path, const std::string& content) {
   fs::create_directories(path.parent_path());

@@ -29,6 +29,10 @@
 #include "hdeploy/bench/statistics.hpp"
 
 namespace hdeploy::bench {
+
+using runtime::Engine;
+using runtime::EngineFrame;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;

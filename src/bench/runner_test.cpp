@@ -17,10 +17,23 @@
 #include <vector>
 
 #include "hdeploy/runtime/sim_backend.hpp"
-#include "preprocess/test_images.hpp"
 #include "testing/temp_dir.hpp"
+#include "testing/test_images.hpp"
 
 namespace hdeploy::bench {
+
+using preprocess::DecodeOptions;
+using preprocess::Preprocessor;
+using runtime::Backend;
+using runtime::Completion;
+using runtime::create_sim_backend;
+using runtime::Engine;
+using runtime::EngineFrame;
+using runtime::EngineOptions;
+using runtime::FrameBuffers;
+using runtime::SimBackend;
+using runtime::SimDeviceSpec;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -697,7 +710,7 @@ void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
             static_cast<std::streamsize>(bytes.size()));
 }
 
-using hdeploy::test_support::TempDir;
+using hdeploy::testing::TempDir;
 
 ModelSpec small_spec() {
   ModelSpec spec;

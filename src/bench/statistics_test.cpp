@@ -146,7 +146,7 @@ TEST(ConfidenceRanks, NarrowestAgainstBruteForce) {
           }
         }
         const OrderStatisticInterval r = percentile_confidence_ranks(n, p, confidence);
-        SCOPED_TRACE(testing::Message() << "n=" << n << " p=" << p << " c=" << confidence);
+        SCOPED_TRACE(::testing::Message() << "n=" << n << " p=" << p << " c=" << confidence);
         const double full = coverage_of(pmf, 0, n - 1);
         if (full < confidence - 1e-12) {
           EXPECT_FALSE(r.exists);
@@ -432,7 +432,7 @@ constexpr int kRepetitions = 2000;
 
 void expect_coverage(int covered, const char* what) {
   const auto rate = static_cast<double>(covered) / kRepetitions;
-  testing::Test::RecordProperty(what, std::to_string(rate));  // in --gtest_output=xml
+  ::testing::Test::RecordProperty(what, std::to_string(rate));  // in --gtest_output=xml
   EXPECT_GE(rate, 0.94) << what;
   EXPECT_LE(rate, 0.99) << what;
 }

@@ -17,7 +17,13 @@
 #include "hdeploy/preprocess/image_files.hpp"
 #include "hdeploy/version.hpp"
 
-namespace hdeploy {
+namespace hdeploy::compile {
+
+using preprocess::decode_image;
+using preprocess::Image;
+using preprocess::list_image_files;
+using preprocess::Preprocessor;
+
 namespace fs = std::filesystem;
 namespace {
 
@@ -329,4 +335,4 @@ Result<CalibrationSet> make_calibration_set(const fs::path& image_dir,
   return set;
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::compile

@@ -15,9 +15,14 @@
 #include "hdeploy/core/process.hpp"
 #include "hdeploy/core/sha256.hpp"
 #include "hdeploy/preprocess/image_files.hpp"
-#include "preprocess/test_images.hpp"
+#include "testing/test_images.hpp"
 
-namespace hdeploy {
+namespace hdeploy::compile {
+
+using preprocess::DecodeOptions;
+using preprocess::list_image_files;
+using preprocess::Preprocessor;
+
 namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
@@ -281,4 +286,4 @@ TEST(CalibrationManifestPath, SitsBesideTheNpy) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::compile

@@ -15,6 +15,12 @@
 #include "hdeploy/version.hpp"
 
 namespace hdeploy::compile {
+
+using onnx::lint_for_hailo;
+using onnx::LintReport;
+using onnx::OnnxModel;
+using onnx::Severity;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 

@@ -12,10 +12,15 @@
 #include "testing/temp_dir.hpp"
 
 namespace hdeploy::compile {
+
+using onnx::lint_for_hailo;
+using onnx::LintReport;
+using onnx::OnnxModel;
+
 namespace {
 namespace fs = std::filesystem;
 
-using hdeploy::test_support::TempDir;
+using hdeploy::testing::TempDir;
 
 struct ClassifierOptions {
   std::int64_t size = 224;
@@ -25,17 +30,17 @@ struct ClassifierOptions {
 
 // input 1x3xSxS -> GlobalAveragePool "gap" -> Flatten "flatten" -> Gemm "fc" -> logits 1xC.
 fs::path write_classifier(const fs::path& path, const ClassifierOptions& o = {}) {
-  onnx::ModelProto model;
+  ::onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("hdeploy-test");
   model.add_opset_import()->set_version(13);
   auto* g = model.mutable_graph();
   g->set_name("tiny");
-  const auto value = [&](onnx::ValueInfoProto* v, const std::string& name,
+  const auto value = [&](::onnx::ValueInfoProto* v, const std::string& name,
                          std::vector<std::int64_t> dims) {
     v->set_name(name);
     auto* t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(onnx::TensorProto::FLOAT);
+    t->set_elem_type(::onnx::TensorProto::FLOAT);
     for (std::size_t i = 0; i < dims.size(); ++i) {
       auto* d = t->mutable_shape()->add_dim();
       if (i == 0 && !o.batch_param.empty()) {
@@ -49,13 +54,13 @@ fs::path write_classifier(const fs::path& path, const ClassifierOptions& o = {})
   value(g->add_output(), "logits", {1, o.classes});
   auto* w = g->add_initializer();
   w->set_name("fc.weight");
-  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->set_data_type(::onnx::TensorProto::FLOAT);
   w->add_dims(o.classes);
   w->add_dims(3);
   for (std::int64_t i = 0; i < o.classes * 3; ++i) w->add_float_data(0.01F * static_cast<float>(i));
   auto* b = g->add_initializer();
   b->set_name("fc.bias");
-  b->set_data_type(onnx::TensorProto::FLOAT);
+  b->set_data_type(::onnx::TensorProto::FLOAT);
   b->add_dims(o.classes);
   for (std::int64_t i = 0; i < o.classes; ++i) b->add_float_data(0.0F);
   const auto node = [&](const std::string& name, const std::string& op, std::vector<std::string> in,
@@ -72,7 +77,7 @@ fs::path write_classifier(const fs::path& path, const ClassifierOptions& o = {})
   auto* gemm = node("fc", "Gemm", {"flat", "fc.weight", "fc.bias"}, "logits");
   auto* attr = gemm->add_attribute();
   attr->set_name("transB");
-  attr->set_type(onnx::AttributeProto::INT);
+  attr->set_type(::onnx::AttributeProto::INT);
   attr->set_i(1);
   std::ofstream(path, std::ios::binary) << model.SerializeAsString();
   return path;

@@ -13,7 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 using Argv = std::vector<std::string>;
 
-using hdeploy::test_support::TempDir;
+using hdeploy::testing::TempDir;
 
 fs::path write_script(const fs::path& path, const std::string& body) {
   std::ofstream(path) << "#!/bin/sh\n" << body << "\n";

@@ -6,7 +6,7 @@
 
 namespace hdeploy::compile {
 
-Result<OnnxIo> onnx_io(const OnnxModel& model) {
+Result<OnnxIo> onnx_io(const onnx::OnnxModel& model) {
   const auto inputs = model.inputs();
   const auto outputs = model.outputs();
   if (inputs.size() != 1 || inputs[0].dims.size() != 4 || inputs[0].dims[0] != 1 ||

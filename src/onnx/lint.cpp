@@ -9,7 +9,7 @@
 
 #include "hdeploy/onnx/opencv_rewrite.hpp"
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 namespace {
 
 constexpr std::int64_t kMinOpset = 11;
@@ -128,7 +128,7 @@ LintReport lint_for_hailo(const OnnxModel& model) {
     if (node.op_type() == "Conv" && default_domain) {
       const bool has_kernel_shape =
           std::any_of(node.attribute().begin(), node.attribute().end(),
-                      [](const onnx::AttributeProto& a) { return a.name() == "kernel_shape"; });
+                      [](const ::onnx::AttributeProto& a) { return a.name() == "kernel_shape"; });
       if (!has_kernel_shape) {
         report.findings.push_back(
             {Severity::kError, "conv-kernel-shape",
@@ -196,4 +196,4 @@ LintReport lint_for_hailo(const OnnxModel& model) {
   return report;
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

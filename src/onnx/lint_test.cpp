@@ -4,15 +4,15 @@
 
 #include <algorithm>
 
-#include "onnx/test_models.hpp"
+#include "testing/test_models.hpp"
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 namespace {
 
-using test::TinyModelOptions;
+using testing::TinyModelOptions;
 
 LintReport lint(const TinyModelOptions& options) {
-  auto model = OnnxModel::from_proto(test::make_tiny_classifier(options), "m.onnx");
+  auto model = OnnxModel::from_proto(testing::make_tiny_classifier(options), "m.onnx");
   EXPECT_TRUE(model);
   return lint_for_hailo(*model);
 }
@@ -87,7 +87,7 @@ TEST(Lint, DynamicDimensionsOnInputAndOutputAreErrors) {
 
 TEST(Lint, InputThatIsNotFloat1x3HxWIsAnError) {
   TinyModelOptions uint8_input;
-  uint8_input.input_elem_type = onnx::TensorProto::UINT8;
+  uint8_input.input_elem_type = ::onnx::TensorProto::UINT8;
   const auto report = lint(uint8_input);
   auto found = with_code(report, "input-layout");
   ASSERT_EQ(found.size(), 1U);
@@ -159,7 +159,7 @@ TEST(Lint, OpsOpenCvCannotImportAreWarningsNamingOpAndNode) {
 }
 
 TEST(Lint, SuggestedEndNodeIsTheLastGemmOrMatMulInGraphOrder) {
-  auto proto = test::make_tiny_classifier();
+  auto proto = testing::make_tiny_classifier();
   auto* graph = proto.mutable_graph();
   auto* mm = graph->add_node();  // a MatMul after the Gemm, dangling
   mm->set_op_type("MatMul");
@@ -171,7 +171,7 @@ TEST(Lint, SuggestedEndNodeIsTheLastGemmOrMatMulInGraphOrder) {
   ASSERT_TRUE(model);
   EXPECT_EQ(lint_for_hailo(*model).suggested_end_node, "late_mm");
 
-  auto no_fc = test::make_tiny_classifier();
+  auto no_fc = testing::make_tiny_classifier();
   no_fc.mutable_graph()->mutable_node(4)->set_op_type("Relu");  // Gemm gone
   auto model2 = OnnxModel::from_proto(std::move(no_fc), "m.onnx");
   ASSERT_TRUE(model2);
@@ -187,4 +187,4 @@ TEST(Lint, SeverityNames) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

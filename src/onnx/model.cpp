@@ -12,7 +12,7 @@
 
 #include "hdeploy/core/file.hpp"
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 namespace {
 
 // The checker's and shape inference's messages span lines; an Error is one line.
@@ -24,40 +24,40 @@ std::string one_line(std::string text) {
 
 std::string elem_type_name(std::int32_t elem_type) {
   switch (elem_type) {
-    case onnx::TensorProto::FLOAT:
+    case ::onnx::TensorProto::FLOAT:
       return "float32";
-    case onnx::TensorProto::UINT8:
+    case ::onnx::TensorProto::UINT8:
       return "uint8";
-    case onnx::TensorProto::INT8:
+    case ::onnx::TensorProto::INT8:
       return "int8";
-    case onnx::TensorProto::UINT16:
+    case ::onnx::TensorProto::UINT16:
       return "uint16";
-    case onnx::TensorProto::INT16:
+    case ::onnx::TensorProto::INT16:
       return "int16";
-    case onnx::TensorProto::INT32:
+    case ::onnx::TensorProto::INT32:
       return "int32";
-    case onnx::TensorProto::INT64:
+    case ::onnx::TensorProto::INT64:
       return "int64";
-    case onnx::TensorProto::STRING:
+    case ::onnx::TensorProto::STRING:
       return "string";
-    case onnx::TensorProto::BOOL:
+    case ::onnx::TensorProto::BOOL:
       return "bool";
-    case onnx::TensorProto::FLOAT16:
+    case ::onnx::TensorProto::FLOAT16:
       return "float16";
-    case onnx::TensorProto::DOUBLE:
+    case ::onnx::TensorProto::DOUBLE:
       return "float64";
-    case onnx::TensorProto::UINT32:
+    case ::onnx::TensorProto::UINT32:
       return "uint32";
-    case onnx::TensorProto::UINT64:
+    case ::onnx::TensorProto::UINT64:
       return "uint64";
-    case onnx::TensorProto::BFLOAT16:
+    case ::onnx::TensorProto::BFLOAT16:
       return "bfloat16";
     default:
       return "undefined";
   }
 }
 
-OnnxValueInfo describe_value(const onnx::ValueInfoProto& value) {
+OnnxValueInfo describe_value(const ::onnx::ValueInfoProto& value) {
   OnnxValueInfo info;
   info.name = value.name();
   if (!value.type().has_tensor_type()) {
@@ -75,7 +75,7 @@ OnnxValueInfo describe_value(const onnx::ValueInfoProto& value) {
 
 // Structural minimum for "is an ONNX model": protobuf accepts an empty buffer (and sometimes
 // garbage) as a valid, empty ModelProto.
-Status check_is_model(const onnx::ModelProto& proto, const std::string& name) {
+Status check_is_model(const ::onnx::ModelProto& proto, const std::string& name) {
   if (!proto.has_graph() || proto.graph().node_size() == 0) {
     return fail(ErrorCode::kInvalidFormat,
                 "{}: not an ONNX model (no graph or no nodes); re-export it with torch.onnx.export",
@@ -86,7 +86,7 @@ Status check_is_model(const onnx::ModelProto& proto, const std::string& name) {
 
 }  // namespace
 
-OnnxModel::OnnxModel(std::unique_ptr<onnx::ModelProto> proto, std::string name)
+OnnxModel::OnnxModel(std::unique_ptr<::onnx::ModelProto> proto, std::string name)
     : proto_(std::move(proto)), name_(std::move(name)) {}
 OnnxModel::OnnxModel(OnnxModel&&) noexcept = default;
 OnnxModel& OnnxModel::operator=(OnnxModel&&) noexcept = default;
@@ -107,7 +107,7 @@ Result<OnnxModel> OnnxModel::parse(std::span<const std::uint8_t> bytes, const st
                 "supported",
                 name, bytes.size());
   }
-  auto proto = std::make_unique<onnx::ModelProto>();
+  auto proto = std::make_unique<::onnx::ModelProto>();
   bool parsed = false;
   try {
     parsed = proto->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
@@ -123,9 +123,9 @@ Result<OnnxModel> OnnxModel::parse(std::span<const std::uint8_t> bytes, const st
   return OnnxModel(std::move(proto), name);
 }
 
-Result<OnnxModel> OnnxModel::from_proto(onnx::ModelProto proto, const std::string& name) {
+Result<OnnxModel> OnnxModel::from_proto(::onnx::ModelProto proto, const std::string& name) {
   HDEPLOY_TRY(check_is_model(proto, name));
-  return OnnxModel(std::make_unique<onnx::ModelProto>(std::move(proto)), name);
+  return OnnxModel(std::make_unique<::onnx::ModelProto>(std::move(proto)), name);
 }
 
 std::int64_t OnnxModel::ir_version() const { return proto_->ir_version(); }
@@ -184,7 +184,7 @@ std::map<std::string, int> OnnxModel::op_counts() const {
 
 Status OnnxModel::check() const {
   try {
-    onnx::checker::check_model(*proto_);
+    ::onnx::checker::check_model(*proto_);
   } catch (const std::exception& e) {
     return fail(ErrorCode::kInvalidFormat, "{}: ONNX checker: {}", name_, one_line(e.what()));
   }
@@ -192,11 +192,11 @@ Status OnnxModel::check() const {
 }
 
 Status OnnxModel::infer_shapes() const {
-  onnx::ModelProto copy = *proto_;
+  ::onnx::ModelProto copy = *proto_;
   try {
     // error_mode 1: node-level inference errors throw instead of being skipped silently.
-    const onnx::ShapeInferenceOptions options(/*check_type_val=*/true, /*strict_mode_val=*/1);
-    onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), options);
+    const ::onnx::ShapeInferenceOptions options(/*check_type_val=*/true, /*strict_mode_val=*/1);
+    ::onnx::shape_inference::InferShapes(copy, ::onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception& e) {
     return fail(ErrorCode::kInvalidFormat, "{}: ONNX shape inference: {}", name_,
                 one_line(e.what()));
@@ -204,4 +204,4 @@ Status OnnxModel::infer_shapes() const {
   return {};
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

@@ -4,17 +4,17 @@
 
 #include <random>
 
-#include "onnx/test_models.hpp"
+#include "testing/test_models.hpp"
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 namespace {
 
-using test::TempFile;
-using test::TinyModelOptions;
+using testing::TempFile;
+using testing::TinyModelOptions;
 
 TEST(OnnxModel, LoadsAndDescribes) {
   TempFile file("tiny.onnx");
-  file.write(test::serialize(test::make_tiny_classifier()));
+  file.write(testing::serialize(testing::make_tiny_classifier()));
   auto model = OnnxModel::load(file.path());
   ASSERT_TRUE(model) << model.error().message;
   EXPECT_EQ(model->name(), file.path().string());
@@ -49,7 +49,8 @@ TEST(OnnxModel, LoadsAndDescribes) {
 TEST(OnnxModel, DynamicDimsAreNegativeWithTheirNames) {
   TinyModelOptions options;
   options.batch_dim_param = "batch";
-  auto model = OnnxModel::parse(test::serialize(test::make_tiny_classifier(options)), "dyn.onnx");
+  auto model =
+      OnnxModel::parse(testing::serialize(testing::make_tiny_classifier(options)), "dyn.onnx");
   ASSERT_TRUE(model);
   const auto input = model->inputs().at(0);
   EXPECT_EQ(input.dims, (std::vector<std::int64_t>{-1, 3, 8, 8}));
@@ -84,7 +85,7 @@ TEST(OnnxModel, EmptyFileIsInvalidFormat) {
 }
 
 TEST(OnnxModel, TruncatedFileIsInvalidFormat) {
-  const auto bytes = test::serialize(test::make_tiny_classifier());
+  const auto bytes = testing::serialize(testing::make_tiny_classifier());
   for (std::size_t keep : {bytes.size() / 2, bytes.size() - 3}) {
     TempFile file("truncated.onnx");
     file.write(std::span(bytes).first(keep));
@@ -109,9 +110,9 @@ TEST(OnnxModel, RandomBytesAreInvalidFormat) {
 }
 
 TEST(OnnxModel, ValidProtobufWithoutGraphIsInvalidFormat) {
-  onnx::ModelProto proto;
+  ::onnx::ModelProto proto;
   proto.set_ir_version(8);
-  auto model = OnnxModel::parse(test::serialize(proto), "nograph.onnx");
+  auto model = OnnxModel::parse(testing::serialize(proto), "nograph.onnx");
   ASSERT_FALSE(model);
   EXPECT_EQ(model.error().code, ErrorCode::kInvalidFormat);
   EXPECT_NE(model.error().message.find("no graph"), std::string::npos);
@@ -120,7 +121,7 @@ TEST(OnnxModel, ValidProtobufWithoutGraphIsInvalidFormat) {
 TEST(OnnxModel, CheckerErrorsAreInvalidFormatOnOneLine) {
   TinyModelOptions options;
   options.unsupported_op = "MadeUpOp";  // not in the ai.onnx schema
-  auto model = OnnxModel::from_proto(test::make_tiny_classifier(options), "madeup.onnx");
+  auto model = OnnxModel::from_proto(testing::make_tiny_classifier(options), "madeup.onnx");
   ASSERT_TRUE(model);
   auto status = model->check();
   ASSERT_FALSE(status);
@@ -131,7 +132,7 @@ TEST(OnnxModel, CheckerErrorsAreInvalidFormatOnOneLine) {
 }
 
 TEST(OnnxModel, ShapeInferenceErrorsAreInvalidFormat) {
-  auto proto = test::make_tiny_classifier();
+  auto proto = testing::make_tiny_classifier();
   // The Gemm computes 1x5; declaring the output 1x6 contradicts what inference finds.
   proto.mutable_graph()
       ->mutable_output(0)
@@ -149,7 +150,7 @@ TEST(OnnxModel, ShapeInferenceErrorsAreInvalidFormat) {
 }
 
 TEST(OnnxModel, IsMovable) {
-  auto model = OnnxModel::from_proto(test::make_tiny_classifier(), "a.onnx");
+  auto model = OnnxModel::from_proto(testing::make_tiny_classifier(), "a.onnx");
   ASSERT_TRUE(model);
   OnnxModel moved = std::move(model).value();
   EXPECT_EQ(moved.name(), "a.onnx");
@@ -157,4 +158,4 @@ TEST(OnnxModel, IsMovable) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

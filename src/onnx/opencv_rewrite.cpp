@@ -10,7 +10,7 @@
 #include <set>
 #include <string_view>
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 namespace {
 
 // Op types of the ai.onnx domain that OpenCV 4.6.0's ONNX importer accepts: those
@@ -132,7 +132,7 @@ constexpr std::string_view kOpenCv46Ops[] = {
     "Upsample",
 };
 
-std::string node_label(const onnx::NodeProto& node) {
+std::string node_label(const ::onnx::NodeProto& node) {
   if (!node.name().empty()) return node.name();
   if (node.output_size() > 0) return node.output(0);  // OpenCV names its layer so too
   return "unnamed " + node.op_type();
@@ -140,18 +140,18 @@ std::string node_label(const onnx::NodeProto& node) {
 
 // A scalar float from a tensor (float32, float64 or float16 is not needed: PyTorch writes the
 // Clip bounds in the input's dtype, float32 for our models).
-std::optional<float> scalar_float(const onnx::TensorProto& tensor) {
+std::optional<float> scalar_float(const ::onnx::TensorProto& tensor) {
   std::int64_t count = 1;
   for (auto d : tensor.dims()) count *= d;
   if (count != 1) return std::nullopt;
-  if (tensor.data_type() == onnx::TensorProto::FLOAT) {
+  if (tensor.data_type() == ::onnx::TensorProto::FLOAT) {
     if (tensor.float_data_size() == 1) return tensor.float_data(0);
     if (tensor.raw_data().size() == sizeof(float)) {
       float value = 0.0F;
       std::memcpy(&value, tensor.raw_data().data(), sizeof(float));
       return value;
     }
-  } else if (tensor.data_type() == onnx::TensorProto::DOUBLE) {
+  } else if (tensor.data_type() == ::onnx::TensorProto::DOUBLE) {
     if (tensor.double_data_size() == 1) return static_cast<float>(tensor.double_data(0));
     if (tensor.raw_data().size() == sizeof(double)) {
       double value = 0.0;
@@ -163,7 +163,7 @@ std::optional<float> scalar_float(const onnx::TensorProto& tensor) {
 }
 
 // The value of a Constant node's output, if it holds a float scalar.
-std::optional<float> constant_node_float(const onnx::NodeProto& node) {
+std::optional<float> constant_node_float(const ::onnx::NodeProto& node) {
   for (const auto& attr : node.attribute()) {
     if (attr.name() == "value" && attr.has_t()) return scalar_float(attr.t());
     if (attr.name() == "value_float") return attr.f();
@@ -171,7 +171,7 @@ std::optional<float> constant_node_float(const onnx::NodeProto& node) {
   return std::nullopt;
 }
 
-std::set<std::string> used_names(const onnx::GraphProto& graph) {
+std::set<std::string> used_names(const ::onnx::GraphProto& graph) {
   std::set<std::string> used;
   for (const auto& node : graph.node()) {
     for (const auto& in : node.input()) used.insert(in);
@@ -184,12 +184,12 @@ std::set<std::string> used_names(const onnx::GraphProto& graph) {
 // produces a graph output, the output's name must survive (callers look it up), so the
 // producer of the Identity's input is renamed to produce it instead; that is only possible
 // when the input comes from a node and is not itself a graph output.
-int remove_identities(onnx::GraphProto& graph) {
+int remove_identities(::onnx::GraphProto& graph) {
   std::set<std::string> graph_outputs;
   for (const auto& out : graph.output()) graph_outputs.insert(out.name());
   int removed = 0;
   for (int i = 0; i < graph.node_size();) {
-    const onnx::NodeProto& node = graph.node(i);
+    const ::onnx::NodeProto& node = graph.node(i);
     if (node.op_type() != "Identity" || node.input_size() != 1 || node.output_size() != 1 ||
         !node.domain().empty()) {
       ++i;
@@ -225,7 +225,7 @@ int remove_identities(onnx::GraphProto& graph) {
     }
     auto* value_info = graph.mutable_value_info();
     value_info->erase(std::remove_if(value_info->begin(), value_info->end(),
-                                     [&](const onnx::ValueInfoProto& v) {
+                                     [&](const ::onnx::ValueInfoProto& v) {
                                        return v.name() == from || v.name() == to;
                                      }),
                       value_info->end());
@@ -236,10 +236,10 @@ int remove_identities(onnx::GraphProto& graph) {
 }
 
 // Clip(x, min, max) → Clip(x) with float attributes, the form OpenCV 4.6 reads.
-Result<int> rewrite_clips(onnx::GraphProto& graph, const std::string& model_name) {
-  std::map<std::string, const onnx::TensorProto*> initializers;
+Result<int> rewrite_clips(::onnx::GraphProto& graph, const std::string& model_name) {
+  std::map<std::string, const ::onnx::TensorProto*> initializers;
   for (const auto& init : graph.initializer()) initializers[init.name()] = &init;
-  std::map<std::string, const onnx::NodeProto*> constants;
+  std::map<std::string, const ::onnx::NodeProto*> constants;
   for (const auto& node : graph.node()) {
     if (node.op_type() == "Constant" && node.output_size() == 1) constants[node.output(0)] = &node;
   }
@@ -279,7 +279,7 @@ Result<int> rewrite_clips(onnx::GraphProto& graph, const std::string& model_name
     node->add_input(x);
     auto* attrs = node->mutable_attribute();
     attrs->erase(std::remove_if(attrs->begin(), attrs->end(),
-                                [](const onnx::AttributeProto& a) {
+                                [](const ::onnx::AttributeProto& a) {
                                   return a.name() == "min" || a.name() == "max";
                                 }),
                  attrs->end());
@@ -287,7 +287,7 @@ Result<int> rewrite_clips(onnx::GraphProto& graph, const std::string& model_name
       if (!value) continue;  // OpenCV's defaults are -FLT_MAX / FLT_MAX: no bound
       auto* attr = node->add_attribute();
       attr->set_name(name);
-      attr->set_type(onnx::AttributeProto::FLOAT);
+      attr->set_type(::onnx::AttributeProto::FLOAT);
       attr->set_f(*value);
     }
   }
@@ -295,11 +295,11 @@ Result<int> rewrite_clips(onnx::GraphProto& graph, const std::string& model_name
 }
 
 // Constant nodes whose outputs nobody reads any more (the Clip bounds just folded in).
-void remove_dead_constants(onnx::GraphProto& graph) {
+void remove_dead_constants(::onnx::GraphProto& graph) {
   const auto used = used_names(graph);
   auto* nodes = graph.mutable_node();
   nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
-                              [&](const onnx::NodeProto& node) {
+                              [&](const ::onnx::NodeProto& node) {
                                 return node.op_type() == "Constant" && node.output_size() == 1 &&
                                        used.count(node.output(0)) == 0;
                               }),
@@ -314,8 +314,8 @@ bool opencv_supports_op(const std::string& op_type) {
 }
 
 Result<OpenCvRewrite> rewrite_for_opencv(const OnnxModel& model) {
-  onnx::ModelProto proto = model.proto();
-  onnx::GraphProto& graph = *proto.mutable_graph();
+  ::onnx::ModelProto proto = model.proto();
+  ::onnx::GraphProto& graph = *proto.mutable_graph();
   OpenCvRewrite result;
   result.identities_removed = remove_identities(graph);
   HDEPLOY_ASSIGN_OR_RETURN(result.clips_rewritten, rewrite_clips(graph, model.name()));
@@ -356,4 +356,4 @@ std::string describe_unsupported(const OpenCvRewrite& rewrite, const std::string
   return text;
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

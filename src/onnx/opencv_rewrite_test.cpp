@@ -6,13 +6,13 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
-#include "onnx/test_models.hpp"
+#include "testing/test_models.hpp"
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 namespace {
 
-using test::Activation;
-using test::TinyModelOptions;
+using testing::Activation;
+using testing::TinyModelOptions;
 
 // Imports serialized bytes into OpenCV 4.6 and runs the tiny input through to "logits".
 std::vector<float> run_opencv(const std::vector<std::uint8_t>& bytes,
@@ -21,7 +21,7 @@ std::vector<float> run_opencv(const std::vector<std::uint8_t>& bytes,
       cv::dnn::readNetFromONNX(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-  auto input = test::tiny_input(options);
+  auto input = testing::tiny_input(options);
   const int dims[] = {1, static_cast<int>(options.input_channels), static_cast<int>(options.height),
                       static_cast<int>(options.width)};
   net.setInput(cv::Mat(4, dims, CV_32F, input.data()));
@@ -30,7 +30,7 @@ std::vector<float> run_opencv(const std::vector<std::uint8_t>& bytes,
   return {p, p + out.total()};
 }
 
-Result<OpenCvRewrite> rewrite(const onnx::ModelProto& proto) {
+Result<OpenCvRewrite> rewrite(const ::onnx::ModelProto& proto) {
   auto model = OnnxModel::from_proto(proto, "m.onnx");
   if (!model) return unexpected(model.error());
   return rewrite_for_opencv(*model);
@@ -44,15 +44,15 @@ void expect_near_all(const std::vector<float>& actual, const std::vector<float>&
   }
 }
 
-const onnx::NodeProto* find_node(const onnx::ModelProto& proto, const std::string& name) {
+const ::onnx::NodeProto* find_node(const ::onnx::ModelProto& proto, const std::string& name) {
   for (const auto& node : proto.graph().node()) {
     if (node.name() == name) return &node;
   }
   return nullptr;
 }
 
-onnx::ModelProto parse_bytes(const std::vector<std::uint8_t>& bytes) {
-  onnx::ModelProto proto;
+::onnx::ModelProto parse_bytes(const std::vector<std::uint8_t>& bytes) {
+  ::onnx::ModelProto proto;
   EXPECT_TRUE(proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
   return proto;
 }
@@ -73,14 +73,14 @@ TEST(OpenCvRewrite, OpenCv46RejectsClipWithInputsAsIs) {
   // Why the rewrite exists; if a newer OpenCV accepts this, the rewrite is still harmless.
   TinyModelOptions options;
   options.activation = Activation::kClipInitializers;
-  const auto bytes = test::serialize(test::make_tiny_classifier(options));
+  const auto bytes = testing::serialize(testing::make_tiny_classifier(options));
   EXPECT_THROW(run_opencv(bytes, options), cv::Exception);
 }
 
 TEST(OpenCvRewrite, ClipBoundsFromInitializersBecomeAttributes) {
   TinyModelOptions options;
   options.activation = Activation::kClipInitializers;
-  const auto proto = test::make_tiny_classifier(options);
+  const auto proto = testing::make_tiny_classifier(options);
   auto rewritten = rewrite(proto);
   ASSERT_TRUE(rewritten) << rewritten.error().message;
   EXPECT_EQ(rewritten->clips_rewritten, 1);
@@ -98,32 +98,32 @@ TEST(OpenCvRewrite, ClipBoundsFromInitializersBecomeAttributes) {
   EXPECT_FLOAT_EQ(clip->attribute(1).f(), options.clip_max);
 
   const auto actual = run_opencv(rewritten->model_bytes, options);
-  expect_near_all(actual, test::tiny_reference(options, test::tiny_input(options)), 1e-5F);
+  expect_near_all(actual, testing::tiny_reference(options, testing::tiny_input(options)), 1e-5F);
 
   // Same numbers as the equivalent model written with Clip attributes, loaded directly.
   TinyModelOptions attrs = options;
   attrs.activation = Activation::kClipAttributes;
-  expect_near_all(actual, run_opencv(test::serialize(test::make_tiny_classifier(attrs)), attrs),
-                  0.0F);
+  expect_near_all(
+      actual, run_opencv(testing::serialize(testing::make_tiny_classifier(attrs)), attrs), 0.0F);
 }
 
 TEST(OpenCvRewrite, ClipBoundsFromConstantNodesAreFoldedAndTheConstantsDropped) {
   TinyModelOptions options;
   options.activation = Activation::kClipConstants;
-  auto rewritten = rewrite(test::make_tiny_classifier(options));
+  auto rewritten = rewrite(testing::make_tiny_classifier(options));
   ASSERT_TRUE(rewritten) << rewritten.error().message;
   EXPECT_EQ(rewritten->clips_rewritten, 1);
   const auto out_proto = parse_bytes(rewritten->model_bytes);
   for (const auto& node : out_proto.graph().node()) EXPECT_NE(node.op_type(), "Constant");
   expect_near_all(run_opencv(rewritten->model_bytes, options),
-                  test::tiny_reference(options, test::tiny_input(options)), 1e-5F);
+                  testing::tiny_reference(options, testing::tiny_input(options)), 1e-5F);
 }
 
 TEST(OpenCvRewrite, AbsentOrEmptyClipBoundsMeanNoBound) {
   for (auto activation : {Activation::kClipMaxOnly, Activation::kClipMinOnly}) {
     TinyModelOptions options;
     options.activation = activation;
-    auto rewritten = rewrite(test::make_tiny_classifier(options));
+    auto rewritten = rewrite(testing::make_tiny_classifier(options));
     ASSERT_TRUE(rewritten) << rewritten.error().message;
     const auto out_proto = parse_bytes(rewritten->model_bytes);
     const auto* clip = find_node(out_proto, "act0");
@@ -131,14 +131,14 @@ TEST(OpenCvRewrite, AbsentOrEmptyClipBoundsMeanNoBound) {
     ASSERT_EQ(clip->attribute_size(), 1);
     EXPECT_EQ(clip->attribute(0).name(), activation == Activation::kClipMaxOnly ? "max" : "min");
     expect_near_all(run_opencv(rewritten->model_bytes, options),
-                    test::tiny_reference(options, test::tiny_input(options)), 1e-5F);
+                    testing::tiny_reference(options, testing::tiny_input(options)), 1e-5F);
   }
 }
 
 TEST(OpenCvRewrite, ClipBoundComputedAtRunTimeIsUnsupportedNamingTheNode) {
   TinyModelOptions options;
   options.activation = Activation::kClipDynamic;
-  auto rewritten = rewrite(test::make_tiny_classifier(options));
+  auto rewritten = rewrite(testing::make_tiny_classifier(options));
   ASSERT_FALSE(rewritten);
   EXPECT_EQ(rewritten.error().code, ErrorCode::kUnsupported);
   EXPECT_NE(rewritten.error().message.find("m.onnx: Clip node 'act0'"), std::string::npos)
@@ -149,7 +149,7 @@ TEST(OpenCvRewrite, ClipBoundComputedAtRunTimeIsUnsupportedNamingTheNode) {
 TEST(OpenCvRewrite, IdentityOverAnInitializerIsRemoved) {
   TinyModelOptions options;
   options.identity_over_weight = true;
-  auto rewritten = rewrite(test::make_tiny_classifier(options));
+  auto rewritten = rewrite(testing::make_tiny_classifier(options));
   ASSERT_TRUE(rewritten) << rewritten.error().message;
   EXPECT_EQ(rewritten->identities_removed, 1);
   const auto out_proto = parse_bytes(rewritten->model_bytes);
@@ -158,7 +158,7 @@ TEST(OpenCvRewrite, IdentityOverAnInitializerIsRemoved) {
   ASSERT_NE(gemm, nullptr);
   EXPECT_EQ(gemm->input(1), "fc_w");
   expect_near_all(run_opencv(rewritten->model_bytes, options),
-                  test::tiny_reference(options, test::tiny_input(options)), 1e-5F);
+                  testing::tiny_reference(options, testing::tiny_input(options)), 1e-5F);
 }
 
 TEST(OpenCvRewrite, IdentityProducingTheGraphOutputKeepsTheOutputName) {
@@ -166,7 +166,7 @@ TEST(OpenCvRewrite, IdentityProducingTheGraphOutputKeepsTheOutputName) {
     TinyModelOptions options;
     options.identity_to_output = true;
     options.end_op = end_op;
-    auto rewritten = rewrite(test::make_tiny_classifier(options));
+    auto rewritten = rewrite(testing::make_tiny_classifier(options));
     ASSERT_TRUE(rewritten) << rewritten.error().message;
     EXPECT_EQ(rewritten->identities_removed, 1);
     const auto out_proto = parse_bytes(rewritten->model_bytes);
@@ -175,7 +175,7 @@ TEST(OpenCvRewrite, IdentityProducingTheGraphOutputKeepsTheOutputName) {
     EXPECT_EQ(last.output(0), "logits");
     EXPECT_EQ(out_proto.graph().output(0).name(), "logits");
     expect_near_all(run_opencv(rewritten->model_bytes, options),
-                    test::tiny_reference(options, test::tiny_input(options)), 1e-5F);
+                    testing::tiny_reference(options, testing::tiny_input(options)), 1e-5F);
   }
 }
 
@@ -184,19 +184,19 @@ TEST(OpenCvRewrite, AllRewritesTogetherMatchTheReference) {
   options.activation = Activation::kClipConstants;
   options.identity_over_weight = true;
   options.identity_to_output = true;
-  auto rewritten = rewrite(test::make_tiny_classifier(options));
+  auto rewritten = rewrite(testing::make_tiny_classifier(options));
   ASSERT_TRUE(rewritten) << rewritten.error().message;
   EXPECT_EQ(rewritten->clips_rewritten, 1);
   EXPECT_EQ(rewritten->identities_removed, 2);
   expect_near_all(run_opencv(rewritten->model_bytes, options),
-                  test::tiny_reference(options, test::tiny_input(options)), 1e-5F);
+                  testing::tiny_reference(options, testing::tiny_input(options)), 1e-5F);
 }
 
 TEST(OpenCvRewrite, LeavesTheSourceModelUntouched) {
   TinyModelOptions options;
   options.activation = Activation::kClipInitializers;
   options.identity_over_weight = true;
-  auto model = OnnxModel::from_proto(test::make_tiny_classifier(options), "m.onnx");
+  auto model = OnnxModel::from_proto(testing::make_tiny_classifier(options), "m.onnx");
   ASSERT_TRUE(model);
   const std::string before = model->proto().SerializeAsString();
   ASSERT_TRUE(rewrite_for_opencv(*model));
@@ -206,7 +206,7 @@ TEST(OpenCvRewrite, LeavesTheSourceModelUntouched) {
 TEST(OpenCvRewrite, ReportsUnsupportedOpsWithTheirNodes) {
   TinyModelOptions options;
   options.unsupported_op = "NonZero";
-  auto rewritten = rewrite(test::make_tiny_classifier(options));
+  auto rewritten = rewrite(testing::make_tiny_classifier(options));
   ASSERT_TRUE(rewritten) << rewritten.error().message;
   EXPECT_EQ(rewritten->unsupported_ops, std::vector<std::string>{"NonZero"});
   ASSERT_EQ(rewritten->unsupported_nodes.size(), 1U);
@@ -230,7 +230,7 @@ TEST(OpenCvRewrite, DescribeUnsupportedCountsFurtherNodes) {
 }
 
 TEST(OpenCvRewrite, OpsOfOtherDomainsAreUnsupported) {
-  auto proto = test::make_tiny_classifier();
+  auto proto = testing::make_tiny_classifier();
   proto.mutable_graph()->mutable_node(1)->set_domain("com.example");
   auto rewritten = rewrite(proto);
   ASSERT_TRUE(rewritten);
@@ -238,4 +238,4 @@ TEST(OpenCvRewrite, OpsOfOtherDomainsAreUnsupported) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

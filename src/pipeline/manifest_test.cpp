@@ -14,7 +14,7 @@ namespace hdeploy::pipeline {
 namespace {
 namespace fs = std::filesystem;
 
-using hdeploy::test_support::TempDir;
+using hdeploy::testing::TempDir;
 
 void write(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());

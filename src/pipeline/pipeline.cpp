@@ -65,7 +65,7 @@ namespace {
 constexpr std::string_view kKeyVersion = "hdeploy-pipeline-key-1";
 
 Result<std::vector<fs::path>> list_images(const fs::path& dir) {
-  HDEPLOY_ASSIGN_OR_RETURN(std::vector<fs::path> images, list_image_files(dir, false));
+  HDEPLOY_ASSIGN_OR_RETURN(std::vector<fs::path> images, preprocess::list_image_files(dir, false));
   if (images.empty()) {
     return fail(ErrorCode::kNotFound,
                 "{}: no .jpg, .jpeg or .png files; add images, or run without an image folder "

@@ -9,6 +9,11 @@
 #include "hdeploy/preprocess/encode.hpp"
 
 namespace hdeploy::pipeline {
+
+using preprocess::encode_jpeg;
+using preprocess::encode_png;
+using preprocess::Image;
+
 namespace {
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;

@@ -35,7 +35,7 @@ TEST(SyntheticImages, DecodableVariedSizesJpegAndPng) {
   int png = 0;
   int jpeg = 0;
   for (const auto& image : *images) {
-    auto decoded = decode_image(image.bytes, image.name);
+    auto decoded = preprocess::decode_image(image.bytes, image.name);
     ASSERT_TRUE(decoded) << image.name << ": " << decoded.error().message;
     EXPECT_EQ(decoded->width, image.width);
     EXPECT_EQ(decoded->height, image.height);

@@ -7,7 +7,7 @@
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/preprocess/image.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 namespace detail {
 
@@ -118,4 +118,4 @@ Image apply_exif_orientation(const Image& in, int orientation) {
   return out;
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -9,9 +9,9 @@
 #include <fstream>
 
 #include "hdeploy/preprocess/image.hpp"
-#include "test_images.hpp"
+#include "testing/test_images.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 
 using testing::Bytes;
@@ -438,4 +438,4 @@ TEST_F(LoadImageTest, ReadsFilesAndNamesThemInErrors) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

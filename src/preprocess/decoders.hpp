@@ -10,7 +10,7 @@
 #include "hdeploy/core/result.hpp"
 #include "hdeploy/preprocess/image.hpp"
 
-namespace hdeploy::detail {
+namespace hdeploy::preprocess::detail {
 
 struct DecodedImage {
   Image image;
@@ -28,4 +28,4 @@ Result<DecodedImage> decode_png(std::span<const std::uint8_t> bytes, const std::
 Unexpected too_many_pixels(const std::string& name, int width, int height,
                            std::uint64_t max_pixels);
 
-}  // namespace hdeploy::detail
+}  // namespace hdeploy::preprocess::detail

@@ -6,7 +6,7 @@
 #include <csetjmp>
 #include <string>
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -115,4 +115,4 @@ Result<Bytes> encode_png(const Image& image) {
   return encode_png(p);
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

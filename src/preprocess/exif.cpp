@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstring>
 
-namespace hdeploy::exif {
+namespace hdeploy::preprocess::exif {
 namespace {
 
 constexpr std::uint16_t kOrientationTag = 0x0112;
@@ -102,4 +102,4 @@ int orientation_from_jpeg(std::span<const std::uint8_t> jpeg) {
   return 1;
 }
 
-}  // namespace hdeploy::exif
+}  // namespace hdeploy::preprocess::exif

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-namespace hdeploy::exif {
+namespace hdeploy::preprocess::exif {
 
 // The Orientation value (1..8) from TIFF-structured EXIF data (what follows "Exif\0\0":
 // "II*\0" or "MM\0*", the IFD0 offset, IFD0). 1 when absent, malformed, or not 1..8.
@@ -17,4 +17,4 @@ int orientation_from_tiff(std::span<const std::uint8_t> tiff);
 // PIL reads); segments are walked from SOI up to SOS. 1 when there is none.
 int orientation_from_jpeg(std::span<const std::uint8_t> jpeg);
 
-}  // namespace hdeploy::exif
+}  // namespace hdeploy::preprocess::exif

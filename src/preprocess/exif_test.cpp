@@ -4,9 +4,9 @@
 #include <turbojpeg.h>
 
 #include "hdeploy/preprocess/image.hpp"
-#include "test_images.hpp"
+#include "testing/test_images.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 
 using testing::Bytes;
@@ -244,4 +244,4 @@ TEST(ApplyExifOrientation, OutOfRangeIsIdentity) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace fs = std::filesystem;
 
 bool has_image_extension(const fs::path& path) {
@@ -56,4 +56,4 @@ Result<std::vector<fs::path>> list_image_files(const fs::path& dir, bool recursi
   return files;
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

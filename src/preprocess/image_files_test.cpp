@@ -6,7 +6,7 @@
 
 #include "testing/temp_dir.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 namespace fs = std::filesystem;
 
@@ -24,7 +24,7 @@ TEST(ImageFiles, ExtensionsInAnyCase) {
 }
 
 TEST(ImageFiles, ListsSortedSkipsHiddenAndOthersAndRecursesOnlyWhenAsked) {
-  test_support::TempDir dir;
+  testing::TempDir dir;
   const fs::path d = dir.path();
   for (const char* name : {"b.png", "a.JPG", "Z.jpeg", "notes.txt", ".hidden.jpg", "class1/c.jpg",
                            ".cache/x.jpg", "class0/d.png"}) {
@@ -41,7 +41,7 @@ TEST(ImageFiles, ListsSortedSkipsHiddenAndOthersAndRecursesOnlyWhenAsked) {
 }
 
 TEST(ImageFiles, ErrorsNameTheFolder) {
-  test_support::TempDir dir;
+  testing::TempDir dir;
   auto missing = list_image_files(dir.path() / "nope", false);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
@@ -50,11 +50,11 @@ TEST(ImageFiles, ErrorsNameTheFolder) {
   auto file = list_image_files(dir.path() / "file.png", true);
   ASSERT_FALSE(file);
   EXPECT_EQ(file.error().code, ErrorCode::kInvalidFormat);
-  test_support::TempDir none;
+  testing::TempDir none;
   auto nothing = list_image_files(none.path(), true);
   ASSERT_TRUE(nothing);
   EXPECT_TRUE(nothing->empty());
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 std::uint8_t quantize_input_value(float value, const Quantization& qp) {
   const float lo = qp.dequantize(0.0F);
@@ -85,4 +85,4 @@ Status InputConversion::write(const Preprocessor& preprocessor, const Image& pre
   return {};
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

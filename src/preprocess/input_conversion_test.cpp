@@ -5,9 +5,9 @@
 #include <cmath>
 #include <vector>
 
-#include "test_images.hpp"
+#include "testing/test_images.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 
 TensorSpec uint8_input(int h, int w, std::optional<Quantization> qp = std::nullopt) {
@@ -123,4 +123,4 @@ TEST(InputConversion, RefusesOtherContractsAndSizes) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

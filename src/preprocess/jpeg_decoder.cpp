@@ -12,7 +12,7 @@
 #include "decoders.hpp"
 #include "exif.hpp"
 
-namespace hdeploy::detail {
+namespace hdeploy::preprocess::detail {
 namespace {
 
 struct TjHandleDeleter {
@@ -134,4 +134,4 @@ Result<DecodedImage> decode_jpeg(std::span<const std::uint8_t> bytes, const std:
   return out;
 }
 
-}  // namespace hdeploy::detail
+}  // namespace hdeploy::preprocess::detail

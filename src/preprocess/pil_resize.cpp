@@ -8,7 +8,7 @@
 
 #include "hdeploy/preprocess/image.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 
 constexpr int kPrecisionBits = 32 - 8 - 2;  // Pillow's PRECISION_BITS
@@ -247,4 +247,4 @@ Image pil_bilinear_resize(const Image& in, int out_width, int out_height) {
   return PilBilinearResize(in.width, in.height, out_width, out_height).run(in);
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

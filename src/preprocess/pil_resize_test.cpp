@@ -4,9 +4,9 @@
 #include <random>
 
 #include "hdeploy/preprocess/image.hpp"
-#include "test_images.hpp"
+#include "testing/test_images.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 
 // The obvious, slow reading of Pillow's Resample.c: for every output sample, work out the
@@ -324,4 +324,4 @@ TEST(PilBilinearResize, SameSizeIsACopy) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -15,7 +15,7 @@
 #include "decoders.hpp"
 #include "exif.hpp"
 
-namespace hdeploy::detail {
+namespace hdeploy::preprocess::detail {
 namespace {
 
 struct PngSource {
@@ -204,4 +204,4 @@ Result<DecodedImage> decode_png(std::span<const std::uint8_t> bytes, const std::
   return out;
 }
 
-}  // namespace hdeploy::detail
+}  // namespace hdeploy::preprocess::detail

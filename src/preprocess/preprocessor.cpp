@@ -6,7 +6,7 @@
 
 #include "hdeploy/core/file.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 Preprocessor::Preprocessor(const ModelSpec& spec, DecodeOptions decode)
     : spec_(spec), decode_(decode), plans_(std::make_shared<PlanCache>()) {
@@ -83,4 +83,4 @@ void Preprocessor::to_hailo_input(const Image& prepared, std::span<std::uint8_t>
   to_nhwc_uint8(prepared, out);
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -5,9 +5,9 @@
 
 #include <thread>
 
-#include "test_images.hpp"
+#include "testing/test_images.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 
 ModelSpec resnet_like() {
@@ -163,4 +163,4 @@ TEST(Preprocessor, BackendInputs) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -7,7 +7,7 @@
 
 #include "hdeploy/preprocess/image.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 std::pair<int, int> shorter_side_size(int width, int height, int target) {
   // torchvision 0.14 _compute_resized_output_size: short, long = (w, h) if w <= h else (h, w);
@@ -85,4 +85,4 @@ void to_nhwc_uint8(const Image& in, std::span<std::uint8_t> out) {
   std::copy(in.rgb.begin(), in.rgb.end(), out.begin());
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -3,9 +3,9 @@
 #include <cstring>
 
 #include "hdeploy/preprocess/image.hpp"
-#include "test_images.hpp"
+#include "testing/test_images.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 namespace {
 
 TEST(ShorterSideSize, LongerSideIsTruncated) {
@@ -121,4 +121,4 @@ TEST(ToNhwcUint8, IsTheInterleavedBytes) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -412,7 +412,7 @@ void add_statistics(std::vector<Block>& doc, const RunRecord& run) {
   const bench::RunResults& results = run.results;
   const std::vector<double> percentiles = reported_percentiles(run);
   Row header{"stage (ms)", "count", "min", "mean"};
-  for (double p : percentiles) header.push_back("p" + percentile_key(p));
+  for (double p : percentiles) header.push_back(fmt::format("p{}", percentile_key(p)));
   header.push_back("max");
   header.push_back("stddev");
   std::vector<Row> rows;

@@ -212,7 +212,7 @@ RunRecord make_run(const Spec& spec, const std::string& path = "/runs/base/run.j
   return std::move(run).value();
 }
 
-using hdeploy::test_support::TempDir;
+using hdeploy::testing::TempDir;
 
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

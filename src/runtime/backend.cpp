@@ -5,7 +5,7 @@
 #include <mutex>
 #include <optional>
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 Result<double> Backend::chip_temperature_c() {
   return fail(ErrorCode::kUnsupported, "backend {} has no chip sensor", name());
@@ -67,4 +67,4 @@ Status validate_frame(const FrameBuffers& frame, const std::vector<TensorSpec>& 
   return {};
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

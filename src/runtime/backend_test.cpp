@@ -4,7 +4,7 @@
 
 #include <thread>
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 TensorSpec spec(const std::string& name, std::vector<std::int64_t> shape, DType dtype,
@@ -122,4 +122,4 @@ TEST(BackendChipTemperature, IsUnsupportedUnlessTheBackendHasASensor) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -6,7 +6,7 @@
 
 #include "hdeploy/core/file.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 std::vector<float> softmax(std::span<const float> logits) {
   std::vector<float> probabilities(logits.size());
@@ -73,4 +73,4 @@ Result<std::vector<std::string>> load_labels(const std::filesystem::path& path) 
   return labels;
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

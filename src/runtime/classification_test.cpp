@@ -8,7 +8,7 @@
 #include <fstream>
 #include <numeric>
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 TEST(Softmax, SumsToOneAndKeepsOrder) {
@@ -114,4 +114,4 @@ TEST(Labels, MissingFileIsNotFound) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

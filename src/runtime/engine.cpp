@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 Result<std::unique_ptr<Engine>> Engine::create(Backend& backend, const EngineOptions& options) {
   const std::size_t backend_max = backend.max_in_flight();
@@ -238,4 +238,4 @@ Result<std::vector<ClassScore>> classify_output(std::span<const std::uint8_t> ou
   return top_k(logits, k, labels);
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -23,7 +23,7 @@ void* operator new(std::size_t size) {
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t /*size*/) noexcept { std::free(p); }
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 TEST(EngineAllocations, NoneInSteadyState) {
@@ -66,4 +66,4 @@ TEST(EngineAllocations, NoneInSteadyState) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

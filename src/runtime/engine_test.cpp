@@ -12,7 +12,7 @@
 
 #include "hdeploy/runtime/sim_backend.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 SimDeviceSpec spec_with(double fps, double latency_ms, std::size_t depth) {
@@ -335,4 +335,4 @@ TEST(Classify, DequantizesSoftmaxTopK) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

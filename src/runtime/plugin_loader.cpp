@@ -10,7 +10,7 @@
 
 #include "hdeploy/version.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 namespace fs = std::filesystem;
 
@@ -182,4 +182,4 @@ Result<LoadedPlugin> find_backend_plugin(const std::string& backend) {
               vendor.install);
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

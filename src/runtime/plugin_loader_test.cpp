@@ -8,7 +8,7 @@
 
 #include "hdeploy/version.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 namespace fs = std::filesystem;
 
@@ -164,4 +164,4 @@ TEST(PluginLoader, NamesTheMissingVendorLibrary) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -11,7 +11,7 @@
 #include "hdeploy/hef/compatibility.hpp"
 #include "hdeploy/runtime/plugin_loader.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace fs = std::filesystem;
 
 namespace {
@@ -309,4 +309,4 @@ Result<std::string> hailort_version() {
   return plugin.api->runtime_version();
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -10,13 +10,13 @@
 #include "hdeploy/core/file.hpp"
 #include "hdeploy/core/npy.hpp"
 #include "hdeploy/runtime/plugin_loader.hpp"
-#include "onnx/test_models.hpp"
 #include "testing/temp_dir.hpp"
+#include "testing/test_models.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 namespace fs = std::filesystem;
-using test_support::TempDir;
+using testing::TempDir;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -43,8 +43,8 @@ fs::path write_file(const fs::path& path, const std::string& text) {
   return path;
 }
 
-fs::path write_tiny_onnx(const fs::path& dir, const test::TinyModelOptions& options = {}) {
-  const auto bytes = test::serialize(test::make_tiny_classifier(options));
+fs::path write_tiny_onnx(const fs::path& dir, const testing::TinyModelOptions& options = {}) {
+  const auto bytes = testing::serialize(testing::make_tiny_classifier(options));
   const fs::path path = dir / "tiny.onnx";
   EXPECT_TRUE(write_file_atomic(path, bytes, Overwrite::kAllow));
   return path;
@@ -252,4 +252,4 @@ TEST(Registry, ListsBackendsWithTheHailoRtVersionOrWhyNot) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -28,7 +28,7 @@
 extern "C" const char* hdeploy_fake_vendor_version();
 #endif
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 // HailoRT's environment when the plugin was loaded (its static initializers run at dlopen,
@@ -175,8 +175,8 @@ constexpr BackendPluginAbi kAbi{kApi, kBuiltFor, "hailo"};
 constexpr BackendPluginV1 kApiV1{"HailoRT 9.9.9 (fake)", &runtime_version, &probe_device, &open};
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime
 
 #ifndef HDEPLOY_FAKE_PLUGIN_not_a_plugin
-HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(hdeploy::kAbi, hdeploy::kApiV1)
+HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(hdeploy::runtime::kAbi, hdeploy::runtime::kApiV1)
 #endif

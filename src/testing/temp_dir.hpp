@@ -10,7 +10,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace hdeploy::test_support {
+namespace hdeploy::testing {
 
 class TempDir {
  public:
@@ -36,4 +36,4 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-}  // namespace hdeploy::test_support
+}  // namespace hdeploy::testing

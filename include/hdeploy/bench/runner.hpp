@@ -42,7 +42,7 @@ class FrameSource {
   // Number of distinct inputs (images); frame n uses input n % count().
   virtual std::size_t count() const = 0;
   // Writes input `index % count()` into the frame's input buffer(s).
-  virtual Status fill(std::size_t index, EngineFrame& frame) const = 0;
+  virtual Status fill(std::size_t index, runtime::EngineFrame& frame) const = 0;
 };
 
 // Images from files, read into memory once (disk is not measured), decoded and preprocessed
@@ -51,7 +51,7 @@ class FrameSource {
 // taken in name order. Errors: kNotFound (no file), kInvalidArgument (an image that cannot be
 // decoded, naming it; an input spec that is neither layout), kInvalidArgument for no images.
 Result<std::unique_ptr<FrameSource>> make_image_source(std::vector<std::filesystem::path> files,
-                                                       const Preprocessor& preprocessor,
+                                                       const preprocess::Preprocessor& preprocessor,
                                                        const TensorSpec& input);
 // One fixed input, generated once from `seed`: uniform bytes 0-255 for uint8 inputs,
 // normalised values of uniform pixels for float32. fill() is a copy.
@@ -59,7 +59,7 @@ Result<std::unique_ptr<FrameSource>> make_random_source(const TensorSpec& input,
                                                         std::uint64_t seed);
 
 // Host post-processing of one completed frame (runs on the runner's completion thread).
-using PostProcess = std::function<Status(const EngineFrame&)>;
+using PostProcess = std::function<Status(const runtime::EngineFrame&)>;
 // Classification post-processing: dequantize (or read float) + softmax + top-k, results
 // discarded (what a real application does per frame).
 PostProcess make_classification_postprocess(const TensorSpec& output, std::size_t k = 5);
@@ -150,7 +150,7 @@ struct RunResult {
 // an engine with frames in flight), kFailed when every frame fails (the first error; a run
 // whose first 100 frames all fail stops there), the engine's error when it cannot hand out
 // buffers; never for an interrupt (that is RunResult::interrupted).
-Result<RunResult> run_scenario(Engine& engine, const FrameSource& source,
+Result<RunResult> run_scenario(runtime::Engine& engine, const FrameSource& source,
                                const PostProcess& postprocess, const RunOptions& options);
 
 // The pool an Engine needs for run_scenario with these options and this backend limit:

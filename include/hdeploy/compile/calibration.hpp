@@ -16,7 +16,7 @@
 #include "hdeploy/core/result.hpp"
 #include "hdeploy/preprocess/preprocessor.hpp"
 
-namespace hdeploy {
+namespace hdeploy::compile {
 
 // The Dataflow Compiler's recommended minimum calibration set size.
 inline constexpr std::size_t kRecommendedCalibrationImages = 1024;
@@ -86,8 +86,8 @@ std::filesystem::path calibration_manifest_path(const std::filesystem::path& npy
 // for the folder), kFailed (no JPEG/PNG files, none readable, interrupted), kAlreadyExists,
 // kIo.
 Result<CalibrationSet> make_calibration_set(const std::filesystem::path& image_dir,
-                                            const Preprocessor& preprocessor,
+                                            const preprocess::Preprocessor& preprocessor,
                                             const std::filesystem::path& npy,
                                             const CalibrationOptions& options);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::compile

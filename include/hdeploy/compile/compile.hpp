@@ -33,12 +33,12 @@ Result<CalibInfo> check_calibration_file(const std::filesystem::path& calib, con
 // The end node: the spec's [hailo] end_node unless "auto", else the last Gemm/MatMul the lint
 // found. `from` says which. Errors: kInvalidArgument when the spec names a node the graph lacks,
 // kUnsupported when "auto" finds no Gemm/MatMul (set end_node in the spec).
-Result<std::string> choose_end_node(const ModelSpec& spec, const OnnxModel& model,
-                                    const LintReport& lint, std::string& from);
+Result<std::string> choose_end_node(const ModelSpec& spec, const onnx::OnnxModel& model,
+                                    const onnx::LintReport& lint, std::string& from);
 
 // Refuses an ONNX that `hdeploy check` fails: checker, shape inference, lint errors.
 // Errors: kFailed naming the file, the first problem and `hdeploy check`.
-Status check_onnx_for_compile(const OnnxModel& model, const LintReport& lint);
+Status check_onnx_for_compile(const onnx::OnnxModel& model, const onnx::LintReport& lint);
 
 struct CompileRequest {
   std::filesystem::path onnx;

@@ -25,7 +25,7 @@ struct OnnxIo {
 };
 // Errors: kUnsupported naming the model when it has not exactly one input 1x3xHxW and one
 // output with a single non-1 dimension.
-Result<OnnxIo> onnx_io(const OnnxModel& model);
+Result<OnnxIo> onnx_io(const onnx::OnnxModel& model);
 
 // The arch a HEF compiled for `hw_arch` carries, as HefReader names it: hailo8 → HAILO8,
 // hailo8l → HAILO8L. Errors: kInvalidArgument for others (hdeploy targets the Hailo-8 family).

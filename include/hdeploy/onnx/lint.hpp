@@ -7,7 +7,7 @@
 
 #include "hdeploy/onnx/model.hpp"
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 
 enum class Severity { kError, kWarning, kInfo };
 const char* to_string(Severity severity);
@@ -30,4 +30,4 @@ struct LintReport {
 // CPU backend (OpenCV 4.6 DNN) cannot import.
 LintReport lint_for_hailo(const OnnxModel& model);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

@@ -16,7 +16,7 @@ namespace onnx {
 class ModelProto;
 }
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 
 // A graph input or output as declared; dims < 0 are dynamic (dim_param or missing).
 struct OnnxValueInfo {
@@ -43,7 +43,7 @@ class OnnxModel {
   static Result<OnnxModel> parse(std::span<const std::uint8_t> bytes, const std::string& name);
   // Takes ownership of an already built model (tests, rewrites). Errors as parse when it has
   // no graph.
-  static Result<OnnxModel> from_proto(onnx::ModelProto proto, const std::string& name);
+  static Result<OnnxModel> from_proto(::onnx::ModelProto proto, const std::string& name);
 
   OnnxModel(OnnxModel&&) noexcept;
   OnnxModel& operator=(OnnxModel&&) noexcept;
@@ -64,12 +64,12 @@ class OnnxModel {
   // onnx::shape_inference::InferShapes on a copy; errors kInvalidFormat.
   Status infer_shapes() const;
 
-  const onnx::ModelProto& proto() const { return *proto_; }
+  const ::onnx::ModelProto& proto() const { return *proto_; }
 
  private:
-  OnnxModel(std::unique_ptr<onnx::ModelProto> proto, std::string name);
-  std::unique_ptr<onnx::ModelProto> proto_;
+  OnnxModel(std::unique_ptr<::onnx::ModelProto> proto, std::string name);
+  std::unique_ptr<::onnx::ModelProto> proto_;
   std::string name_;
 };
 
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

@@ -10,7 +10,7 @@
 
 #include "hdeploy/onnx/model.hpp"
 
-namespace hdeploy {
+namespace hdeploy::onnx {
 
 // A node whose op type OpenCV 4.6 cannot import.
 struct UnsupportedNode {
@@ -40,4 +40,4 @@ bool opencv_supports_op(const std::string& op_type);
 // load this model" (more nodes are counted, not listed). Empty when there are none.
 std::string describe_unsupported(const OpenCvRewrite& rewrite, const std::string& model_name);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::onnx

@@ -9,7 +9,7 @@
 #include "hdeploy/core/result.hpp"
 #include "hdeploy/preprocess/image.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 // How a JPEG is written: TurboJPEG's pixel format of `pixels` (TJPF_RGB, TJPF_GRAY, ...),
 // chroma subsampling (TJSAMP_420, TJSAMP_444, ...), quality 1-100, progressive or not.
@@ -45,4 +45,4 @@ Result<std::vector<std::uint8_t>> encode_png(const PngRows& png);
 // An 8-bit RGB image.
 Result<std::vector<std::uint8_t>> encode_png(const Image& image);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -13,7 +13,7 @@
 
 #include "hdeploy/core/result.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 // 8-bit RGB, interleaved, rows packed (stride = 3 * width).
 struct Image {
@@ -134,4 +134,4 @@ void to_nchw_float(const Image& in, const std::array<float, 3>& mean,
 // 3 * width * height bytes.
 void to_nhwc_uint8(const Image& in, std::span<std::uint8_t> out);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -7,7 +7,7 @@
 
 #include "hdeploy/core/result.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 // .jpg, .jpeg or .png, in any case.
 bool has_image_extension(const std::filesystem::path& path);
@@ -20,4 +20,4 @@ bool has_image_extension(const std::filesystem::path& path);
 Result<std::vector<std::filesystem::path>> list_image_files(const std::filesystem::path& dir,
                                                             bool recursive);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

@@ -15,7 +15,7 @@
 #include "hdeploy/preprocess/image.hpp"
 #include "hdeploy/preprocess/preprocessor.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 // HailoRT's host quantization (Quantization::quantize_input): clip `value` to the limits the
 // qp can represent, [dequantize(0), dequantize(255)], then round half to even
@@ -55,4 +55,4 @@ class InputConversion {
   std::array<std::uint8_t, 256> table_{};
 };
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

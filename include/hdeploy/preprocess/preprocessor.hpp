@@ -11,7 +11,7 @@
 #include "hdeploy/core/model_spec.hpp"
 #include "hdeploy/preprocess/image.hpp"
 
-namespace hdeploy {
+namespace hdeploy::preprocess {
 
 // Runs a spec's [preprocess] section: decode, orient (spec's exif_orientation overrides
 // DecodeOptions::apply_exif_orientation), resize (shorter side / exact / none), centre crop,
@@ -54,4 +54,4 @@ class Preprocessor {
   std::shared_ptr<PlanCache> plans_;  // shared by copies; guarded by its mutex
 };
 
-}  // namespace hdeploy
+}  // namespace hdeploy::preprocess

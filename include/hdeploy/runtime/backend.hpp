@@ -11,7 +11,7 @@
 #include "hdeploy/core/result.hpp"
 #include "hdeploy/core/tensor.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 // Input and output buffers of one frame, one span per input/output TensorSpec, each exactly
 // TensorSpec::byte_size() bytes. The caller owns the memory and keeps it alive, unmodified,
@@ -56,4 +56,4 @@ class Backend {
 Status validate_frame(const FrameBuffers& frame, const std::vector<TensorSpec>& inputs,
                       const std::vector<TensorSpec>& outputs, const std::string& backend);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

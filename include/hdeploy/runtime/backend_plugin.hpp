@@ -21,7 +21,7 @@
 #include "hdeploy/core/result.hpp"
 #include "hdeploy/runtime/backend.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 inline constexpr std::uint32_t kBackendPluginApiVersion = 1;
 inline constexpr const char* kPluginAbiSymbol = "hdeploy_plugin_abi";
@@ -65,19 +65,19 @@ struct BackendPluginV1 {
                                            const PluginBackendOptions& options);
 };
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime
 
 // The entry points' declarations. A plugin defines them with
 // HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(abi, api_v1), naming two objects of static storage.
-extern "C" const hdeploy::BackendPluginAbi* hdeploy_plugin_abi();
-extern "C" const hdeploy::BackendPluginV1* hdeploy_backend_plugin_v1();
+extern "C" const hdeploy::runtime::BackendPluginAbi* hdeploy_plugin_abi();
+extern "C" const hdeploy::runtime::BackendPluginV1* hdeploy_backend_plugin_v1();
 
-#define HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(abi, api_v1)                             \
-  extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginAbi* \
-  hdeploy_plugin_abi() {                                                             \
-    return &(abi);                                                                   \
-  }                                                                                  \
-  extern "C" __attribute__((visibility("default"))) const hdeploy::BackendPluginV1*  \
-  hdeploy_backend_plugin_v1() {                                                      \
-    return &(api_v1);                                                                \
+#define HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(abi, api_v1)                                      \
+  extern "C" __attribute__((visibility("default"))) const hdeploy::runtime::BackendPluginAbi* \
+  hdeploy_plugin_abi() {                                                                      \
+    return &(abi);                                                                            \
+  }                                                                                           \
+  extern "C" __attribute__((visibility("default"))) const hdeploy::runtime::BackendPluginV1*  \
+  hdeploy_backend_plugin_v1() {                                                               \
+    return &(api_v1);                                                                         \
   }

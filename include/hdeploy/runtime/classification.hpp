@@ -9,7 +9,7 @@
 
 #include "hdeploy/core/result.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 struct ClassScore {
   int index = 0;
@@ -30,4 +30,4 @@ std::vector<ClassScore> top_k(std::span<const float> logits, std::size_t k,
 // read_file's, kInvalidFormat naming the file when it holds no labels.
 Result<std::vector<std::string>> load_labels(const std::filesystem::path& path);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -8,7 +8,7 @@
 
 #include "hdeploy/runtime/backend.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 struct CpuBackendOptions {
   // OpenCV threads for inference; 0 = OpenCV's default (all cores). cv::setNumThreads is
@@ -28,4 +28,4 @@ struct CpuBackendOptions {
 Result<std::unique_ptr<Backend>> create_cpu_backend(const std::filesystem::path& onnx_path,
                                                     const CpuBackendOptions& options = {});
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -28,7 +28,7 @@
 #include "hdeploy/runtime/backend.hpp"
 #include "hdeploy/runtime/classification.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 struct EngineOptions {
   // Frames in the backend at once; 0 (or more than the backend's max_in_flight()) means
@@ -177,4 +177,4 @@ Result<std::vector<ClassScore>> classify_output(std::span<const std::uint8_t> ou
                                                 const TensorSpec& spec, std::size_t k,
                                                 const std::vector<std::string>& labels = {});
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

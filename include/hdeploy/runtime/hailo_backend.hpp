@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 // Whether a Hailo PCIe driver is loaded under `root` ("/" on a real system; tests pass a fake
 // tree): /sys/class/hailo_chardev exists or a /dev/hailo* node does. HailoRT 4.23 answers
@@ -24,4 +24,4 @@ std::string describe_hailo_status(int status, const std::string& what,
                                   const std::string& hef_arch = {},
                                   const std::string& device_arch = {}, bool driver_loaded = true);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -9,7 +9,7 @@
 #include "hdeploy/core/result.hpp"
 #include "hdeploy/runtime/backend_plugin.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 // A plugin file that passed every check. Plugins stay loaded until the process exits (a
 // backend's code must outlive every backend object), so these pointers never dangle.
@@ -51,4 +51,4 @@ Result<LoadedPlugin> load_backend_plugin(const std::filesystem::path& file,
 // listing the folders looked in; load_backend_plugin's for a file that is there.
 Result<LoadedPlugin> find_backend_plugin(const std::string& backend);
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

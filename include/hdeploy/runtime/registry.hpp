@@ -20,7 +20,7 @@
 #include "hdeploy/runtime/cpu_backend.hpp"
 #include "hdeploy/runtime/sim_backend.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 // The device a HEF must run on when none is named.
 inline constexpr const char* kDefaultDevice = "hailo8l";
@@ -129,4 +129,4 @@ std::vector<BackendAvailability> list_backends();
 // the plugin's.
 Result<std::string> hailort_version();
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -19,7 +19,7 @@
 #include "hdeploy/runtime/backend.hpp"
 #include "hdeploy/runtime/cpu_backend.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 
 // ResNet18 measured on a Raspberry Pi 5 + Hailo-8L (hailortcli benchmark, DFC 3.33): the
 // timing used when neither a HEF's compiler estimates nor flags give one.
@@ -106,4 +106,4 @@ class SimBackend : public Backend {
 Result<std::unique_ptr<SimBackend>> create_sim_backend(const SimDeviceSpec& spec,
                                                        const SimBackendOptions& options = {});
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

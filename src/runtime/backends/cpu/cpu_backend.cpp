@@ -16,7 +16,13 @@
 #include "hdeploy/onnx/model.hpp"
 #include "hdeploy/onnx/opencv_rewrite.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
+
+using onnx::describe_unsupported;
+using onnx::OnnxModel;
+using onnx::OpenCvRewrite;
+using onnx::rewrite_for_opencv;
+
 namespace {
 
 // Frames queued or running at once. One worker runs them in order (cv::dnn::Net is not
@@ -329,4 +335,4 @@ Result<std::unique_ptr<Backend>> create_cpu_backend(const std::filesystem::path&
       std::move(net), model.name(), std::move(input), std::move(output), std::move(description)));
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -8,14 +8,14 @@
 #include <cstring>
 #include <mutex>
 
-#include "onnx/test_models.hpp"
+#include "testing/test_models.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
-using test::Activation;
-using test::TempFile;
-using test::TinyModelOptions;
+using testing::Activation;
+using testing::TempFile;
+using testing::TinyModelOptions;
 
 // Threads = 1 keeps OpenCV's own thread pool out of the picture (and out of ThreadSanitizer's).
 constexpr CpuBackendOptions kOneThread{1};
@@ -27,7 +27,7 @@ struct Loaded {
 
 Loaded load(const TinyModelOptions& options, const std::string& stem = "cpu.onnx") {
   auto file = std::make_unique<TempFile>(stem);
-  file->write(test::serialize(test::make_tiny_classifier(options)));
+  file->write(testing::serialize(testing::make_tiny_classifier(options)));
   auto backend = create_cpu_backend(file->path(), kOneThread);
   return {std::move(file), std::move(backend)};
 }
@@ -90,11 +90,11 @@ TEST(CpuBackend, InferMatchesTheHandComputedReference) {
     options.identity_over_weight = true;  // the torch 1.13 form, rewritten in memory
     auto [file, backend] = load(options);
     ASSERT_TRUE(backend) << backend.error().message;
-    const auto input = test::tiny_input(options);
+    const auto input = testing::tiny_input(options);
     std::vector<float> output(5, -99.0F);
     auto status = (*backend)->infer(FrameBuffers{{bytes_of(input)}, {bytes_of(output)}});
     ASSERT_TRUE(status) << status.error().message;
-    const auto expected = test::tiny_reference(options, input);
+    const auto expected = testing::tiny_reference(options, input);
     for (std::size_t i = 0; i < expected.size(); ++i) {
       EXPECT_NEAR(output[i], expected[i], 1e-5F) << "class " << i;
     }
@@ -107,7 +107,7 @@ TEST(CpuBackend, SubmitCompletesEachFrameOnceWithItsOwnOutput) {
   ASSERT_TRUE(backend) << backend.error().message;
   auto& b = **backend;
   const std::size_t n = b.max_in_flight();
-  std::vector<std::vector<float>> inputs(n, test::tiny_input(options));
+  std::vector<std::vector<float>> inputs(n, testing::tiny_input(options));
   for (std::size_t f = 0; f < n; ++f) {
     for (auto& v : inputs[f]) v *= static_cast<float>(f + 1);  // a different frame each
   }
@@ -129,7 +129,7 @@ TEST(CpuBackend, SubmitCompletesEachFrameOnceWithItsOwnOutput) {
   }
   for (std::size_t f = 0; f < n; ++f) {
     EXPECT_EQ(seen[f], 1) << "frame " << f;
-    const auto expected = test::tiny_reference(options, inputs[f]);
+    const auto expected = testing::tiny_reference(options, inputs[f]);
     for (std::size_t i = 0; i < 5; ++i) EXPECT_NEAR(outputs[f][i], expected[i], 1e-5F);
   }
 }
@@ -139,8 +139,8 @@ TEST(CpuBackend, ManyFramesThroughTheWindow) {
   TinyModelOptions options;
   auto [file, backend] = load(options);
   ASSERT_TRUE(backend) << backend.error().message;
-  const auto input = test::tiny_input(options);
-  const auto expected = test::tiny_reference(options, input);
+  const auto input = testing::tiny_input(options);
+  const auto expected = testing::tiny_reference(options, input);
   constexpr int kFrames = 20;
   std::vector<std::vector<float>> outputs(kFrames, std::vector<float>(5, 0.0F));
   CompletionLog log;
@@ -209,7 +209,7 @@ TEST(CpuBackend, MoreThanMaxInFlightIsRejected) {
   auto [file, backend] = load(options);
   ASSERT_TRUE(backend) << backend.error().message;
   auto& b = **backend;
-  const auto input = test::tiny_input(options);
+  const auto input = testing::tiny_input(options);
   std::vector<std::vector<float>> outputs(b.max_in_flight() + 1, std::vector<float>(5));
   CompletionLog log;
   // Frames count as in flight until their completion is about to run, so hold the queue by
@@ -251,7 +251,7 @@ TEST(CpuBackend, DestructionWithPendingFramesCallsEveryCompletionOnce) {
   auto [file, backend] = load(options);
   ASSERT_TRUE(backend) << backend.error().message;
   auto owned = std::move(backend).value();
-  const auto input = test::tiny_input(options);
+  const auto input = testing::tiny_input(options);
   std::vector<std::vector<float>> outputs(3, std::vector<float>(5));
   CompletionLog log;
   Gate gate;
@@ -311,13 +311,13 @@ TEST(CpuBackend, UnsupportedOpIsRefusedNamingOpAndNode) {
 TEST(CpuBackend, OpenCvImportErrorsBecomeErrorsNamingTheFile) {
   // A Conv whose weights do not match its input channels: every op is supported, OpenCV
   // itself fails (at import or at the warm-up forward); the cv::Exception must not escape.
-  auto proto = test::make_tiny_classifier();
+  auto proto = testing::make_tiny_classifier();
   auto* w = proto.mutable_graph()->mutable_initializer(0);
   ASSERT_EQ(w->name(), "conv_w");
   w->set_dims(1, 2);  // 4x2x3x3 against 3 input channels
   w->mutable_raw_data()->resize(4 * 2 * 3 * 3 * sizeof(float));
   TempFile file("badconv.onnx");
-  file.write(test::serialize(proto));
+  file.write(testing::serialize(proto));
   auto backend = create_cpu_backend(file.path(), kOneThread);
   ASSERT_FALSE(backend);
   EXPECT_EQ(backend.error().code, ErrorCode::kUnsupported);
@@ -345,7 +345,7 @@ TEST(CpuBackend, InputThatIsNotFloat1x3HxWIsUnsupported) {
       << loaded.backend.error().message;
 
   TinyModelOptions uint8_input;
-  uint8_input.input_elem_type = onnx::TensorProto::UINT8;
+  uint8_input.input_elem_type = ::onnx::TensorProto::UINT8;
   loaded = load(uint8_input);
   ASSERT_FALSE(loaded.backend);
   EXPECT_EQ(loaded.backend.error().code, ErrorCode::kUnsupported);
@@ -384,4 +384,4 @@ TEST(CpuBackend, NonConstantClipBoundIsUnsupported) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

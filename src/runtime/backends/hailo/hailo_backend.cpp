@@ -25,7 +25,7 @@
 #include <hailo/hailort.hpp>
 #pragma GCC diagnostic pop
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 constexpr const char* kName = "hailo";
@@ -380,6 +380,6 @@ constexpr BackendPluginV1 kApiV1{HDEPLOY_HAILORT_BUILT_AGAINST, &library_version
                                  &open_backend};
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime
 
-HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(hdeploy::kAbi, hdeploy::kApiV1)
+HDEPLOY_BACKEND_PLUGIN_ENTRY_POINTS(hdeploy::runtime::kAbi, hdeploy::runtime::kApiV1)

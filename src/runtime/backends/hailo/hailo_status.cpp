@@ -4,7 +4,7 @@
 
 #include "hdeploy/runtime/hailo_backend.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 const char* status_name(int status) {
@@ -97,4 +97,4 @@ std::string describe_hailo_status(int status, const std::string& what,
   }
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

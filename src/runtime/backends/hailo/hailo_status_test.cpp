@@ -5,7 +5,7 @@
 #include "hdeploy/runtime/hailo_backend.hpp"
 #include "testing/temp_dir.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 bool contains(const std::string& text, const std::string& part) {
@@ -45,7 +45,7 @@ TEST(HailoStatus, DeviceBusyWithoutADriverIsTheDriverAdvice) {
 }
 
 TEST(HailoStatus, DriverLoadedLooksAtSysfsAndDev) {
-  test_support::TempDir root;
+  testing::TempDir root;
   std::filesystem::create_directories(root.path() / "dev");
   EXPECT_FALSE(hailo_driver_loaded(root.path()));
   std::ofstream(root.path() / "dev" / "hailo0").put('x');
@@ -56,4 +56,4 @@ TEST(HailoStatus, DriverLoadedLooksAtSysfsAndDev) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 constexpr const char* kName = "sim";
@@ -331,4 +331,4 @@ Result<std::unique_ptr<SimBackend>> create_sim_backend(const SimDeviceSpec& spec
       std::make_unique<SimBackendImpl>(spec, std::move(cpu), std::move(onnx_name)));
 }
 
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

@@ -10,9 +10,9 @@
 #include <mutex>
 #include <vector>
 
-#include "onnx/test_models.hpp"
+#include "testing/test_models.hpp"
 
-namespace hdeploy {
+namespace hdeploy::runtime {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -231,9 +231,9 @@ TEST(SimBackend, InferIsSubmitPlusWait) {
 // A uint8 NHWC image in the sim and the same pixels as float NCHW in the reference give the
 // same classifier output, up to the output quantization.
 TEST(SimBackend, ComputesRealOutputsWithOnnx) {
-  test::TinyModelOptions options;  // 1x3x8x8 -> 5 classes
-  test::TempFile file("sim_tiny.onnx");
-  file.write(test::serialize(test::make_tiny_classifier(options)));
+  testing::TinyModelOptions options;  // 1x3x8x8 -> 5 classes
+  testing::TempFile file("sim_tiny.onnx");
+  file.write(testing::serialize(testing::make_tiny_classifier(options)));
 
   auto spec = tiny_spec(options.height, options.width, options.classes);
   spec.output.quantization = output_qp_for_range(-2.0F, 2.0F).value();
@@ -257,7 +257,7 @@ TEST(SimBackend, ComputesRealOutputsWithOnnx) {
     }
   }
   ASSERT_TRUE((*sim)->infer(b.frame()));
-  const auto reference = test::tiny_reference(options, nchw);
+  const auto reference = testing::tiny_reference(options, nchw);
   const Quantization qp = *spec.output.quantization;
   for (std::size_t k = 0; k < reference.size(); ++k) {
     const float expected =
@@ -267,9 +267,9 @@ TEST(SimBackend, ComputesRealOutputsWithOnnx) {
 }
 
 TEST(SimBackend, OnnxThatDoesNotMatchTheContractIsRejected) {
-  test::TinyModelOptions options;
-  test::TempFile file("sim_mismatch.onnx");
-  file.write(test::serialize(test::make_tiny_classifier(options)));
+  testing::TinyModelOptions options;
+  testing::TempFile file("sim_mismatch.onnx");
+  file.write(testing::serialize(testing::make_tiny_classifier(options)));
   SimBackendOptions sim_options;
   sim_options.onnx = file.path();
   sim_options.cpu.threads = 1;
@@ -285,4 +285,4 @@ TEST(SimBackend, OnnxThatDoesNotMatchTheContractIsRejected) {
 }
 
 }  // namespace
-}  // namespace hdeploy
+}  // namespace hdeploy::runtime

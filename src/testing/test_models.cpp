@@ -1,4 +1,4 @@
-#include "onnx/test_models.hpp"
+#include "testing/test_models.hpp"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <limits>
 #include <stdexcept>
 
-namespace hdeploy::test {
+namespace hdeploy::testing {
 namespace {
 
 constexpr std::int64_t kConvOut = 4;
@@ -21,13 +21,13 @@ float conv_bias(std::int64_t o) { return 0.05F * (static_cast<float>(o) - 1.5F);
 float fc_weight(std::int64_t i) { return static_cast<float>((i * 29) % 13 - 6) / 10.0F; }
 float fc_bias(std::int64_t k) { return 0.1F * static_cast<float>(k) - 0.2F; }
 
-void set_float_raw(onnx::TensorProto* tensor, const std::vector<float>& values) {
-  tensor->set_data_type(onnx::TensorProto::FLOAT);
+void set_float_raw(::onnx::TensorProto* tensor, const std::vector<float>& values) {
+  tensor->set_data_type(::onnx::TensorProto::FLOAT);
   tensor->set_raw_data(
       std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
 }
 
-void add_initializer(onnx::GraphProto* graph, const std::string& name,
+void add_initializer(::onnx::GraphProto* graph, const std::string& name,
                      const std::vector<std::int64_t>& dims, const std::vector<float>& values) {
   auto* tensor = graph->add_initializer();
   tensor->set_name(name);
@@ -35,9 +35,9 @@ void add_initializer(onnx::GraphProto* graph, const std::string& name,
   set_float_raw(tensor, values);
 }
 
-onnx::NodeProto* add_node(onnx::GraphProto* graph, const std::string& op, const std::string& name,
-                          const std::vector<std::string>& inputs,
-                          const std::vector<std::string>& outputs) {
+::onnx::NodeProto* add_node(::onnx::GraphProto* graph, const std::string& op,
+                            const std::string& name, const std::vector<std::string>& inputs,
+                            const std::vector<std::string>& outputs) {
   auto* node = graph->add_node();
   node->set_op_type(op);
   node->set_name(name);
@@ -46,26 +46,27 @@ onnx::NodeProto* add_node(onnx::GraphProto* graph, const std::string& op, const 
   return node;
 }
 
-void add_ints(onnx::NodeProto* node, const std::string& name, const std::vector<std::int64_t>& v) {
+void add_ints(::onnx::NodeProto* node, const std::string& name,
+              const std::vector<std::int64_t>& v) {
   auto* attr = node->add_attribute();
   attr->set_name(name);
-  attr->set_type(onnx::AttributeProto::INTS);
+  attr->set_type(::onnx::AttributeProto::INTS);
   for (auto x : v) attr->add_ints(x);
 }
-void add_int(onnx::NodeProto* node, const std::string& name, std::int64_t v) {
+void add_int(::onnx::NodeProto* node, const std::string& name, std::int64_t v) {
   auto* attr = node->add_attribute();
   attr->set_name(name);
-  attr->set_type(onnx::AttributeProto::INT);
+  attr->set_type(::onnx::AttributeProto::INT);
   attr->set_i(v);
 }
-void add_float(onnx::NodeProto* node, const std::string& name, float v) {
+void add_float(::onnx::NodeProto* node, const std::string& name, float v) {
   auto* attr = node->add_attribute();
   attr->set_name(name);
-  attr->set_type(onnx::AttributeProto::FLOAT);
+  attr->set_type(::onnx::AttributeProto::FLOAT);
   attr->set_f(v);
 }
 
-void set_value_info(onnx::ValueInfoProto* value, const std::string& name, std::int32_t elem_type,
+void set_value_info(::onnx::ValueInfoProto* value, const std::string& name, std::int32_t elem_type,
                     const std::vector<std::int64_t>& dims, const std::string& dim0_param) {
   value->set_name(name);
   auto* tensor = value->mutable_type()->mutable_tensor_type();
@@ -81,18 +82,18 @@ void set_value_info(onnx::ValueInfoProto* value, const std::string& name, std::i
   }
 }
 
-void add_constant_scalar(onnx::GraphProto* graph, const std::string& name, float value) {
+void add_constant_scalar(::onnx::GraphProto* graph, const std::string& name, float value) {
   auto* node = add_node(graph, "Constant", name + "_node", {}, {name});
   auto* attr = node->add_attribute();
   attr->set_name("value");
-  attr->set_type(onnx::AttributeProto::TENSOR);
+  attr->set_type(::onnx::AttributeProto::TENSOR);
   set_float_raw(attr->mutable_t(), {value});
 }
 
 }  // namespace
 
-onnx::ModelProto make_tiny_classifier(const TinyModelOptions& o) {
-  onnx::ModelProto model;
+::onnx::ModelProto make_tiny_classifier(const TinyModelOptions& o) {
+  ::onnx::ModelProto model;
   model.set_ir_version(o.ir_version);
   model.set_producer_name("hdeploy-test");
   model.set_producer_version("1.0");
@@ -105,7 +106,7 @@ onnx::ModelProto make_tiny_classifier(const TinyModelOptions& o) {
   set_value_info(graph->add_input(), "input", o.input_elem_type,
                  {1, o.input_channels, o.height, o.width}, o.batch_dim_param);
   if (o.second_input)
-    set_value_info(graph->add_input(), "aux", onnx::TensorProto::FLOAT, {1, 4}, "");
+    set_value_info(graph->add_input(), "aux", ::onnx::TensorProto::FLOAT, {1, 4}, "");
 
   std::vector<float> w(static_cast<std::size_t>(kConvOut * o.input_channels * kKernel * kKernel));
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = conv_weight(static_cast<std::int64_t>(i));
@@ -132,7 +133,7 @@ onnx::ModelProto make_tiny_classifier(const TinyModelOptions& o) {
       add_initializer(graph, "clip_min", {}, {o.clip_min});
       auto* max = graph->add_initializer();  // float_data encoding, the other one PyTorch uses
       max->set_name("clip_max");
-      max->set_data_type(onnx::TensorProto::FLOAT);
+      max->set_data_type(::onnx::TensorProto::FLOAT);
       max->add_float_data(o.clip_max);
       add_node(graph, "Clip", "act0", {"conv_out", "clip_min", "clip_max"}, {"act_out"});
       break;
@@ -188,12 +189,12 @@ onnx::ModelProto make_tiny_classifier(const TinyModelOptions& o) {
     last = out;
   }
   if (o.identity_to_output) add_node(graph, "Identity", "id_out", {last}, {"logits"});
-  set_value_info(graph->add_output(), "logits", onnx::TensorProto::FLOAT, {1, o.classes},
+  set_value_info(graph->add_output(), "logits", ::onnx::TensorProto::FLOAT, {1, o.classes},
                  o.batch_dim_param);
   return model;
 }
 
-std::vector<std::uint8_t> serialize(const onnx::ModelProto& model) {
+std::vector<std::uint8_t> serialize(const ::onnx::ModelProto& model) {
   std::string bytes;
   if (!model.SerializeToString(&bytes)) throw std::runtime_error("serialize failed");
   return {bytes.begin(), bytes.end()};
@@ -291,4 +292,4 @@ void TempFile::write(std::span<const std::uint8_t> bytes) const {
   if (!out) throw std::runtime_error("cannot write " + path_.string());
 }
 
-}  // namespace hdeploy::test
+}  // namespace hdeploy::testing

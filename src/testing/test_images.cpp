@@ -1,4 +1,4 @@
-#include "test_images.hpp"
+#include "testing/test_images.hpp"
 
 #include <turbojpeg.h>
 
@@ -10,6 +10,10 @@
 #include "hdeploy/preprocess/encode.hpp"
 
 namespace hdeploy::testing {
+
+using preprocess::Image;
+using preprocess::JpegEncoding;
+using preprocess::PngRows;
 
 Image make_pattern(int width, int height, unsigned seed) {
   Image image{width, height,
@@ -40,7 +44,7 @@ Bytes encode_jpeg(const std::uint8_t* pixels, int width, int height, int pixel_f
   encoding.subsampling = subsampling;
   encoding.quality = quality;
   const std::size_t size = static_cast<std::size_t>(width) * height * tjPixelSize[pixel_format];
-  auto bytes = hdeploy::encode_jpeg(std::span(pixels, size), width, height, encoding);
+  auto bytes = preprocess::encode_jpeg(std::span(pixels, size), width, height, encoding);
   if (!bytes) throw std::runtime_error(bytes.error().message);
   return std::move(*bytes);
 }
@@ -53,7 +57,7 @@ Bytes encode_png(int width, int height, int bit_depth, int color_type,
                  const std::vector<Bytes>& rows, const Bytes& palette, const Bytes& exif,
                  bool interlaced) {
   PngRows png{width, height, bit_depth, color_type, rows, palette, exif, interlaced};
-  auto bytes = hdeploy::encode_png(png);
+  auto bytes = preprocess::encode_png(png);
   if (!bytes) throw std::runtime_error(bytes.error().message);
   return std::move(*bytes);
 }

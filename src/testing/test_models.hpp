@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace hdeploy::test {
+namespace hdeploy::testing {
 
 enum class Activation {
   kRelu,
@@ -42,12 +42,12 @@ struct TinyModelOptions {
   std::string unsupported_op;         // e.g. "NonZero": node 'bad0' on the activation, unused
   std::string batch_dim_param;        // non-empty: input and output dim 0 are symbolic
   bool second_input = false;          // an extra graph input "aux" 1x4
-  std::int32_t input_elem_type = onnx::TensorProto::FLOAT;
+  std::int32_t input_elem_type = ::onnx::TensorProto::FLOAT;
   std::int64_t input_channels = 3;
 };
 
-onnx::ModelProto make_tiny_classifier(const TinyModelOptions& options = {});
-std::vector<std::uint8_t> serialize(const onnx::ModelProto& model);
+::onnx::ModelProto make_tiny_classifier(const TinyModelOptions& options = {});
+std::vector<std::uint8_t> serialize(const ::onnx::ModelProto& model);
 
 // A deterministic input in [-1, 1] of 1 x input_channels x H x W floats.
 std::vector<float> tiny_input(const TinyModelOptions& options = {});
@@ -68,4 +68,4 @@ class TempFile {
   std::filesystem::path path_;
 };
 
-}  // namespace hdeploy::test
+}  // namespace hdeploy::testing

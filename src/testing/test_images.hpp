@@ -13,15 +13,15 @@ namespace hdeploy::testing {
 using Bytes = std::vector<std::uint8_t>;
 
 // A smooth, non-symmetric RGB pattern (so every orientation and offset is distinguishable).
-Image make_pattern(int width, int height, unsigned seed = 1);
+preprocess::Image make_pattern(int width, int height, unsigned seed = 1);
 // Uniform random bytes.
-Image make_random(int width, int height, unsigned seed);
+preprocess::Image make_random(int width, int height, unsigned seed);
 
 // tjCompress2 of interleaved pixels in TurboJPEG pixel format `pixel_format` (TJPF_*),
 // `channels` bytes per pixel.
 Bytes encode_jpeg(const std::uint8_t* pixels, int width, int height, int pixel_format,
                   int subsampling, int quality);
-Bytes encode_jpeg(const Image& image, int quality = 95);
+Bytes encode_jpeg(const preprocess::Image& image, int quality = 95);
 
 // libpng write of raw rows already in PNG sample layout (big-endian 16-bit, packed sub-byte
 // samples). `palette` is RGB triples for colour type 3. `exif` (TIFF data) becomes an eXIf.
