@@ -136,7 +136,7 @@ class BenchCommand : public Command {
         "bench",
         "Benchmark a model: load scenarios, per-stage timing, statistics with confidence "
         "intervals, CPU/clock/temperature sampling; writes DIR/run.json for `hdeploy report`");
-    app_->add_option("model", model_path_, "ONNX model (.onnx) or Hailo compiled model (.hef)")
+    app_->add_option("MODEL", model_path_, "ONNX model (.onnx) or Hailo compiled model (.hef)")
         ->required();
     app_->add_option("--backend", backend_name_,
                      "auto: hailo when this build has HailoRT and a device answers, else cpu for "

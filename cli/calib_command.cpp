@@ -57,7 +57,7 @@ class CalibCommand : public Command {
         "spec's evaluation preprocessing (as infer: decode, EXIF, PIL resize, centre crop, RGB), "
         "written as float32 NHWC (N,H,W,3) with values 0-255 (normalisation runs on chip), plus "
         "<stem>.manifest.json beside it listing every image used (SHA-256) and skipped (why)");
-    app_->add_option("image_dir", image_dir_,
+    app_->add_option("IMAGE_DIR", image_dir_,
                      "folder of JPEG/PNG images (.jpg, .jpeg, .png, any case), searched with its "
                      "subfolders (ImageNet-style class folders work); hidden entries and other "
                      "files are ignored")

@@ -71,7 +71,7 @@ class CheckCommand : public Command {
         "check",
         "Validate an ONNX model: libonnx checker and shape inference, Hailo-readiness lint, "
         "and parity of the CPU backend with the PyTorch reference written by export");
-    app_->add_option("model", model_path_, "ONNX model file (.onnx)")->required();
+    app_->add_option("MODEL", model_path_, "ONNX model file (.onnx)")->required();
     app_->add_option("--reference", reference_dir_,
                      "folder with input.npy and output.npy from PyTorch "
                      "[default: reference/ beside the model, if present]");

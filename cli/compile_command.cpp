@@ -30,7 +30,7 @@ class CompileCommand : public Command {
         "Compile an ONNX classifier to a Hailo .hef with the Dataflow Compiler (DFC, x86-64 "
         "Linux only): writes DIR/model.alls and DIR/commands.sh, runs parse → optimize → "
         "compile with logs in DIR/logs, verifies the HEF and writes DIR/manifest.json");
-    app_->add_option("model", onnx_path_, "ONNX model (.onnx) that passes `hdeploy check`")
+    app_->add_option("MODEL", onnx_path_, "ONNX model (.onnx) that passes `hdeploy check`")
         ->required();
     app_->add_option("--model", spec_name_,
                      "model spec: a shipped name (resnet18) or a .toml path [default: the spec "

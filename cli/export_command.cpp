@@ -216,7 +216,7 @@ class ExportCommand : public Command {
         "export",
         "Export a torchvision classifier to ONNX (for the Hailo parser) with a reference "
         "input/output pair, through PyTorch in Python");
-    app_->add_option("model", spec_name_,
+    app_->add_option("MODEL", spec_name_,
                      "model spec: a shipped name (resnet18, mobilenet_v2) or a .toml path")
         ->required();
     app_->add_option("--weights", weights_,

@@ -76,10 +76,10 @@ class InferCommand : public Command {
   InferCommand(CLI::App& root, const CliContext& ctx) : ctx_(ctx) {
     app_ = root.add_subcommand(
         "infer", "Classify images: preprocess as the model spec says, run, softmax and top-k");
-    app_->add_option("model", model_path_,
+    app_->add_option("MODEL", model_path_,
                      "ONNX model (.onnx, as written by export) or Hailo compiled model (.hef)")
         ->required();
-    app_->add_option("images", images_, "image files (JPEG or PNG)")->required();
+    app_->add_option("IMAGES", images_, "image files (JPEG or PNG)")->required();
     app_->add_option("--backend", backend_name_,
                      "auto: cpu for an .onnx; for a .hef hailo when the hailo plugin loads and a "
                      "device answers, else sim; cpu: OpenCV DNN; sim: emulated Hailo device; "

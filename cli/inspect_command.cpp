@@ -140,7 +140,7 @@ class InspectCommand : public Command {
         "inspect",
         "Show what a .hef (Hailo compiled model) or .onnx file holds, read natively without "
         "HailoRT; for a HEF also whether it will run on a HailoRT version and device");
-    app_->add_option("file", file_, "a .hef or .onnx file")->required();
+    app_->add_option("FILE", file_, "a .hef or .onnx file")->required();
     app_->add_option(
         "--runtime", runtime_,
         "HailoRT version of the target [default: the HailoRT the hailo plugin loads here, else " +

@@ -34,7 +34,7 @@ class PipelineCommand : public Command {
         "pipeline",
         "Run export → check → calib → compile → inspect → infer → bench → report for one model "
         "in one folder, skipping stages whose inputs are unchanged, and print the success table");
-    app_->add_option("model", spec_,
+    app_->add_option("MODEL", spec_,
                      "model spec: a shipped name (resnet18, mobilenet_v2) or a .toml path")
         ->required();
     app_->add_option("--out", out_,

@@ -42,7 +42,7 @@ class PreprocessCommand : public Command {
         "Decode an image and run a model spec's preprocessing (PIL decode, EXIF orientation, "
         "PIL bilinear resize, centre crop, normalisation: bit-exact with torchvision), saving "
         "the network input as .npy");
-    app_->add_option("image", image_, "the image: JPEG or PNG")->required();
+    app_->add_option("IMAGE", image_, "the image: JPEG or PNG")->required();
     app_->add_option("--model", spec_name_,
                      "model spec: a shipped name (resnet18, mobilenet_v2) or a .toml path")
         ->required();

@@ -22,7 +22,7 @@ class ReportCommand : public Command {
         "Turn run records of `hdeploy bench` into report.md, report.html (charts, one "
         "self-contained file) and trace.csv (every frame); with several runs, compare each "
         "with the first (the baseline) and flag regressions");
-    app_->add_option("runs", runs_,
+    app_->add_option("RUNS", runs_,
                      "run records (DIR/run.json written by hdeploy bench); the first is the "
                      "baseline")
         ->required();

@@ -496,7 +496,7 @@ TEST(CompareRuns, PlantedTenPercentSlowdownIsARegression) {
   EXPECT_EQ(c.candidate_name, "slow");
   EXPECT_EQ(c.baseline_frames, 2000u);
   ASSERT_EQ(c.changes.size(), 3u);
-  const MetricChange& median = change_of(c, "median end-to-end latency");
+  const MetricChange median = change_of(c, "median end-to-end latency");
   ASSERT_TRUE(median.measured);
   EXPECT_NEAR(median.change_percent, 10.0, 1.0);
   EXPECT_TRUE(median.significant);
@@ -505,11 +505,11 @@ TEST(CompareRuns, PlantedTenPercentSlowdownIsARegression) {
   ASSERT_TRUE(median.p_value.has_value());
   EXPECT_LT(*median.p_value, 1e-6);
   EXPECT_GT(median.ci_low, 0.0);
-  const MetricChange& p99 = change_of(c, "p99 end-to-end latency");
+  const MetricChange p99 = change_of(c, "p99 end-to-end latency");
   ASSERT_TRUE(p99.measured);
   EXPECT_TRUE(p99.significant);
   EXPECT_TRUE(p99.regression);
-  const MetricChange& fps = change_of(c, "throughput");
+  const MetricChange fps = change_of(c, "throughput");
   ASSERT_TRUE(fps.measured) << fps.why;
   EXPECT_NEAR(fps.change_percent, -9.1, 1.0);
   EXPECT_TRUE(fps.regression);
@@ -533,7 +533,7 @@ TEST(CompareRuns, SameDistributionIsNoRegression) {
   const RunRecord b = make_run({.n = 2000, .seed = 12});
   const RunComparison c = compare_runs(a, b);
   EXPECT_FALSE(c.has_regression());
-  const MetricChange& median = change_of(c, "median end-to-end latency");
+  const MetricChange median = change_of(c, "median end-to-end latency");
   EXPECT_LT(std::fabs(median.change_percent), 1.0);
   EXPECT_FALSE(median.regression);
   const RunComparison same = compare_runs(a, a);
@@ -546,7 +546,7 @@ TEST(CompareRuns, TooFewFramesForP99AndNoFrames) {
   const RunRecord a = make_run({.n = 100, .seed = 1});
   const RunRecord b = make_run({.n = 100, .seed = 2});
   const RunComparison c = compare_runs(a, b);
-  const MetricChange& p99 = change_of(c, "p99 end-to-end latency");
+  const MetricChange p99 = change_of(c, "p99 end-to-end latency");
   EXPECT_FALSE(p99.measured);
   EXPECT_NE(p99.why.find("not measured: p99 needs ≥ 662"), std::string::npos) << p99.why;
   RunRecord empty = a;
