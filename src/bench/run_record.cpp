@@ -587,9 +587,7 @@ SystemReport system_from_json(const json& j) {
     field(*p, "cpu_percent_of_one_core", r.cpu_percent_of_one_core);
     field(*p, "cpu_percent_of_all_cores", r.cpu_percent_of_all_cores);
     field(*p, "peak_rss_bytes", r.peak_rss_bytes);
-    r.wall_s = r.cpu_percent_of_one_core > 0.0
-                   ? (r.process_user_s + r.process_sys_s) * 100.0 / r.cpu_percent_of_one_core
-                   : 0.0;
+    field(*p, "wall_s", r.wall_s);
   }
   if (auto threads = j.find("threads"); threads != j.end() && threads->is_array()) {
     for (const json& t : *threads) {

@@ -88,6 +88,7 @@ RunRecord full_record() {
   SystemReport system;
   system.interval_ms = 250.0;
   system.cores = 4;
+  system.wall_s = 13.3;
   system.process_user_s = 3.1;
   system.cpu_percent_of_one_core = 23.3;
   system.peak_rss_bytes = 81234432;
@@ -151,6 +152,7 @@ TEST(RunRecord, EverySectionSurvivesTextAndBack) {
   EXPECT_EQ(back.results.poisson->p99_within_bound.why, "no latency bound given");
   EXPECT_EQ(back.system->samples.at(0).throttled, 0x50005u);
   EXPECT_EQ(back.system->threads.at(0).name, "hd-preproc-0");
+  EXPECT_DOUBLE_EQ(back.system->wall_s, 13.3);
 }
 
 TEST(RunRecord, DocumentedKeysAndOrder) {

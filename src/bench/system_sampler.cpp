@@ -593,6 +593,7 @@ nlohmann::json to_json(const SystemReport& report) {
     const auto missing = [&](const char* key) { return report.unavailable.count(key) != 0; };
     const auto percent = [](double value) { return round_to(value, 10.0); };
     json process = {
+        {"wall_s", round_to(report.wall_s, 1000.0)},
         {"user_s", round_to(report.process_user_s, 1000.0)},
         {"sys_s", round_to(report.process_sys_s, 1000.0)},
         {"cpu_percent_of_one_core", percent(report.cpu_percent_of_one_core)},

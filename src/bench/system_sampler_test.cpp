@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -347,7 +348,9 @@ TEST_F(SystemSamplerTest, FakeTreeSamplesEventsAndTotals) {
                                       "threads", "throttled_during_run", "unavailable"}));
   EXPECT_EQ(keys(json["process"]),
             (std::vector<std::string>{"cpu_percent_of_all_cores", "cpu_percent_of_one_core",
-                                      "peak_rss_bytes", "sys_s", "user_s"}));
+                                      "peak_rss_bytes", "sys_s", "user_s", "wall_s"}));
+  EXPECT_DOUBLE_EQ(json["process"]["wall_s"].get<double>(),
+                   std::round(report.wall_s * 1000.0) / 1000.0);
   EXPECT_EQ(json["process"]["peak_rss_bytes"], 4000 * 1024);
   EXPECT_EQ(
       json["threads"][1],
