@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <utility>
 
 namespace hdeploy {
@@ -17,8 +18,11 @@ std::size_t page_size() {
   return size;
 }
 
-AlignedBuffer::AlignedBuffer(std::size_t size) : size_(size) {
-  const std::size_t page = page_size();
+AlignedBuffer::AlignedBuffer(std::size_t size, std::size_t page) : size_(size) {
+  if (page < 16 || (page & (page - 1)) != 0) {
+    throw std::invalid_argument(
+        "AlignedBuffer: the page must be a power of two of 16 bytes or more");
+  }
   capacity_ = size == 0 ? page : (size + page - 1) / page * page;
   data_ = static_cast<std::uint8_t*>(std::aligned_alloc(page, capacity_));
   if (data_ == nullptr) throw std::bad_alloc();

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <utility>
 
 namespace hdeploy {
@@ -22,6 +23,22 @@ TEST(AlignedBuffer, PageAlignedAndRoundedUp) {
   EXPECT_EQ(exact.capacity(), page * 3);
   AlignedBuffer over(page * 3 + 1);
   EXPECT_EQ(over.capacity(), page * 4);
+}
+
+TEST(AlignedBuffer, FollowsAnInjectedPageSize) {
+  // The Pi 5 kernel's 16 KiB pages and arm64's 64 KiB, on whatever machine runs the test.
+  for (const std::size_t page : {std::size_t{16384}, std::size_t{65536}}) {
+    AlignedBuffer small(1000, page);
+    EXPECT_EQ(small.capacity(), page);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small.data()) % page, 0U);
+    AlignedBuffer over(page + 1, page);
+    EXPECT_EQ(over.size(), page + 1);
+    EXPECT_EQ(over.capacity(), 2 * page);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(over.data()) % page, 0U);
+    for (std::size_t i = 0; i < over.capacity(); ++i) ASSERT_EQ(over.data()[i], 0);
+  }
+  EXPECT_THROW(AlignedBuffer(10, 3000), std::invalid_argument);
+  EXPECT_THROW(AlignedBuffer(10, 8), std::invalid_argument);
 }
 
 TEST(AlignedBuffer, MovesOwnership) {

@@ -11,12 +11,14 @@ namespace hdeploy {
 // The system page size from sysconf(_SC_PAGESIZE): 4 KiB on most x86, 16 KiB on the Pi 5.
 std::size_t page_size();
 
-// Owns `size` bytes aligned to the page size; the allocation is rounded up to whole pages.
-// Move-only. Contents are zero-initialised.
+// Owns `size` bytes aligned to `page` (the system page size unless a test injects another,
+// e.g. the Pi 5 kernel's 16 KiB on a 4 KiB machine); the allocation is rounded up to whole
+// pages. Move-only. Contents are zero-initialised. Throws std::bad_alloc when memory runs out
+// and std::invalid_argument for a page that is not a power of two of at least 16 bytes.
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(std::size_t size);
+  explicit AlignedBuffer(std::size_t size, std::size_t page = page_size());
   ~AlignedBuffer();
   AlignedBuffer(AlignedBuffer&& other) noexcept;
   AlignedBuffer& operator=(AlignedBuffer&& other) noexcept;
