@@ -12,14 +12,12 @@
 #include <sys/resource.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <string>
-#include <vector>
 
 #include "hdeploy/bench/runner.hpp"
 #include "hdeploy/runtime/engine.hpp"
 #include "hdeploy/runtime/sim_backend.hpp"
+#include "seconds_flag_main.hpp"
 
 namespace {
 
@@ -196,19 +194,5 @@ BENCHMARK(BM_BareEngineLoop)
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Our own flag first; the rest goes to Google Benchmark.
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-      g_seconds = std::strtod(argv[++i], nullptr);
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  int rest_argc = static_cast<int>(rest.size());
-  benchmark::Initialize(&rest_argc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return hdeploy::benchmarks::run_with_seconds_flag(argc, argv, g_seconds);
 }
