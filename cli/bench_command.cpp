@@ -323,9 +323,9 @@ class BenchCommand : public Command {
     record.context = make_context(*backend, backend_kind);
     record.config = make_config(run, *source);
     record.status = {!run.interrupted, run.interrupted ? run.stop_reason : std::string()};
-    record.results = bench::analyze(run, options_, analyze_options);
-    record.system = std::move(system);
     record.frames = bench::frame_columns(run);
+    record.results = bench::analyze(run, record.frames, options_, analyze_options);
+    record.system = std::move(system);
 
     HDEPLOY_TRY(write_text_file_atomic(record_path, bench::run_record_text(record, true),
                                        force_ ? Overwrite::kAllow : Overwrite::kRefuse));
@@ -561,9 +561,12 @@ class BenchCommand : public Command {
     }
     if (results.verdict.text) fmt::print("Verdict: {}\n", *results.verdict.text);
     if (results.stability.warning) fmt::print("Warning: {}\n", *results.stability.warning);
-    if (results.stream) fmt::print("stream: {}\n", json_text(bench::to_json(results).at("stream")));
-    if (results.poisson) {
-      fmt::print("poisson: {}\n", json_text(bench::to_json(results).at("poisson")));
+    if (results.stream || results.poisson) {
+      const nlohmann::json written = bench::to_json(results);
+      for (const char* block : {"stream", "poisson"}) {
+        if (!written.at(block).is_null())
+          fmt::print("{}: {}\n", block, json_text(written.at(block)));
+      }
     }
     fmt::print("Record: {}\n", path.string());
   }

@@ -86,8 +86,7 @@ struct Samples {
   double occupancy = 0.0;  // share of the window with >= 1 frame in the device
 };
 
-Samples collect(const RunResult& run) {
-  const FrameColumns f = frame_columns(run);
+Samples collect(const RunResult& run, const FrameColumns& f) {
   Samples s;
   const std::int64_t lo = run.measure_start_ns;
   const std::int64_t hi = run.measure_end_ns;
@@ -240,7 +239,12 @@ constexpr const char* kNoBound = "no latency bound given";
 
 RunResults analyze(const RunResult& run, const RunOptions& options,
                    const AnalyzeOptions& analyze_options) {
-  const Samples s = collect(run);
+  return analyze(run, frame_columns(run), options, analyze_options);
+}
+
+RunResults analyze(const RunResult& run, const FrameColumns& frames, const RunOptions& options,
+                   const AnalyzeOptions& analyze_options) {
+  const Samples s = collect(run, frames);
   const double window_s = static_cast<double>(run.measure_end_ns - run.measure_start_ns) / 1e9;
   const std::uint64_t processed = s.end_to_end.size();
 

@@ -535,6 +535,20 @@ bool read_distribution(const json& j, Distribution& d) {
   return true;
 }
 
+// A frames entry in integer nanoseconds: null is -1 (never reached), another writer's 12.0 is
+// rounded; nullopt when out of range.
+std::optional<std::int64_t> frame_value(const json& v) {
+  if (v.is_null()) return -1;
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (!std::isfinite(d) || std::fabs(d) > 9.2e18) return std::nullopt;
+    return std::llround(d);
+  }
+  std::int64_t value = 0;
+  if (read_integer(v, value)) return value;
+  return std::nullopt;
+}
+
 template <class T>
 T read_section(const json& j) {
   T out{};
@@ -667,20 +681,16 @@ Result<FrameColumns> frames_from_json(const json& frames, std::string_view sourc
     column.reserve(it->size());
     for (std::size_t i = 0; i < it->size(); ++i) {
       const json& v = (*it)[i];
-      std::int64_t value = -1;
-      if (v.is_null()) {
-        column.push_back(-1);
-      } else if (read_integer(v, value) || (v.is_number_float() && std::isfinite(v.get<double>()) &&
-                                            std::fabs(v.get<double>()) <= 9.2e18)) {
-        if (v.is_number_float()) value = std::llround(v.get<double>());
-        column.push_back(value);
-      } else if (v.is_number()) {
-        return fail(ErrorCode::kInvalidFormat, "{}: frames.{}[{}] is out of range", source,
-                    slot.name, i);
-      } else {
+      if (!v.is_number() && !v.is_null()) {
         return fail(ErrorCode::kInvalidFormat, "{}: frames.{}[{}] is not a number", source,
                     slot.name, i);
       }
+      const std::optional<std::int64_t> value = frame_value(v);
+      if (!value) {
+        return fail(ErrorCode::kInvalidFormat, "{}: frames.{}[{}] is out of range", source,
+                    slot.name, i);
+      }
+      column.push_back(*value);
     }
   }
   const std::size_t n = length.value_or(0);

@@ -173,6 +173,10 @@ struct AnalyzeOptions {
 // blocks) from a run; stage times use the record's formulas (stage_time_ms).
 RunResults analyze(const RunResult& run, const RunOptions& options,
                    const AnalyzeOptions& analyze_options);
+// The same from the run's frame columns when the caller already has them (frame_columns(run)),
+// so a long run's frames are converted once.
+RunResults analyze(const RunResult& run, const FrameColumns& frames, const RunOptions& options,
+                   const AnalyzeOptions& analyze_options);
 // The record's frames columns of a run.
 FrameColumns frame_columns(const RunResult& run);
 
