@@ -70,3 +70,9 @@ def one_error_line(proc, *needles):
     for needle in needles:
         assert str(needle) in lines[0], lines[0]
     return lines[0]
+
+
+def shows_default(help_text, value):
+    """True when --help shows `value` as a default: CLI11 2.1 writes "=5", CLI11 2.4 (Debian 13)
+    "[default: 5]"."""
+    return f"={value}" in help_text or f"[default: {value}]" in help_text

@@ -16,7 +16,7 @@ import pytest
 import torch
 import torchvision
 
-from conftest import run_hdeploy, sha256
+from conftest import run_hdeploy, sha256, shows_default
 
 SHAPES = {"resnet18": ([1, 3, 224, 224], [1, 1000]),
           "mobilenet_v2": ([1, 3, 224, 224], [1, 1000])}
@@ -402,9 +402,11 @@ def test_unwritable_output(tmp_path, how):
 
 def test_help_shows_defaults():
     proc = run_hdeploy("export", "--help", check=0)
-    for needle in ("--weights", "=none", "--opset", "=13", "11-17", "--seed", "--python",
-                   "--force", "--json", "--out"):
+    for needle in ("--weights", "--opset", "11-17", "--seed", "--python", "--force", "--json",
+                   "--out"):
         assert needle in proc.stdout, needle
+    for default in ("none", "13"):
+        assert shows_default(proc.stdout, default), default
 
 
 
