@@ -73,6 +73,6 @@ def one_error_line(proc, *needles):
 
 
 def shows_default(help_text, value):
-    """True when --help shows `value` as a default: CLI11 2.1 writes "=5", CLI11 2.4 (Debian 13)
-    "[default: 5]"."""
-    return f"={value}" in help_text or f"[default: {value}]" in help_text
+    """True when --help shows `value` as a default: CLI11 2.1 (Debian 12) writes "=5", CLI11 2.4
+    (Debian 13) "[5]"."""
+    return f"={value}" in help_text or f"[{value}]" in help_text
