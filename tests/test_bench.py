@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from conftest import ROOT, hdeploy_binary, one_error_line, run_hdeploy
+from conftest import hdeploy_binary, one_error_line, run_hdeploy
+from hef_files import made_hef
 
-HEF_DIR = (ROOT / ".." / "shared" / "hef").resolve()
-HAILO8_HEF = HEF_DIR / "dbd_autoSkillCheck_model.hef"  # compiled for Hailo-8: --device hailo8
+HAILO8_HEF = made_hef("hailo8-classifier")  # compiled for Hailo-8: --device hailo8
 SIM = ["--backend", "sim", "--device", "hailo8"]
 
 

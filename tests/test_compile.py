@@ -11,10 +11,10 @@ import pytest
 from onnx import TensorProto, helper
 
 from conftest import ROOT, run_hdeploy, sha256
+from hef_files import made_hef
 
 STANDIN = ROOT / "tests" / "standin"
-HEF_DIR = (ROOT / ".." / "shared" / "hef").resolve()
-HAILO8_HEF = HEF_DIR / "dbd_autoSkillCheck_model.hef"  # Hailo-8, 224x224x3 in, 11 classes out
+HAILO8_HEF = made_hef("hailo8-classifier")  # Hailo-8, 224x224x3 in, 11 classes out, DFC 3.32.0
 SPEC = ROOT / "models" / "mobilenet_v2.toml"
 BASE_PATH = "/usr/bin:/bin"
 
@@ -52,7 +52,8 @@ def work(tmp_path):
     onnx_path = classifier(tmp_path / "model.onnx")
     calib_path = calib(tmp_path / "calib.npy")
     record = tmp_path / "hailo-calls.jsonl"
-    env = {"PATH": f"{STANDIN}:{BASE_PATH}", "HAILO_STANDIN_RECORD": str(record)}
+    env = {"PATH": f"{STANDIN}:{BASE_PATH}", "HAILO_STANDIN_RECORD": str(record),
+           "HAILO_STANDIN_HEF": str(HAILO8_HEF)}
     return {"dir": tmp_path, "onnx": onnx_path, "calib": calib_path, "record": record,
             "env": env, "out": tmp_path / "out"}
 
@@ -206,8 +207,8 @@ def test_class_count_mismatch_names_both_counts(work):
 
 
 def test_hef_from_env_and_input_size_mismatch(work):
-    # A different real HEF (MNIST: 32x32x1 in) stands for a compile of the wrong model.
-    env = {"HAILO_STANDIN_HEF": str(HEF_DIR / "xmihol00_MNIST_CNN_model.hef")}
+    # A different HEF (MNIST: 32x32x1 in) stands for a compile of the wrong model.
+    env = {"HAILO_STANDIN_HEF": str(made_hef("mnist"))}
     proc, r = compile_(work, "--hw-arch", "hailo8", check=1, env_extra=env)
     assert r["status"] == "failed"
     assert any("the HEF's input is" in p for p in r["hef_check"]["problems"])

@@ -4,11 +4,11 @@ import json
 import pytest
 
 import torch_models
-from conftest import ROOT, one_error_line, run_hdeploy
+from conftest import one_error_line, run_hdeploy
+from hef_files import made_hef
 
-HEF_DIR = (ROOT / ".." / "shared" / "hef").resolve()
-HAILO8_HEF = HEF_DIR / "dbd_autoSkillCheck_model.hef"
-TRUNCATED_HEF = HEF_DIR / "darrr05_New1.hef"
+HAILO8_HEF = made_hef("hailo8-classifier")
+TRUNCATED_HEF = made_hef("truncated")
 
 
 @pytest.fixture(scope="module")
@@ -69,27 +69,23 @@ def test_auto_on_onnx_says_cpu(exported, images):
 
 
 def test_hef_for_other_arch_refused(images):
-    assert HAILO8_HEF.is_file(), f"{HAILO8_HEF} is missing: the tests need the shared HEF files"
     proc = run_hdeploy("infer", HAILO8_HEF, images[0], "--backend", "sim", check=1)
     one_error_line(proc, HAILO8_HEF, "HAILO8", "Hailo-8L", "--hw-arch hailo8l")
 
 
 def test_hef_without_onnx_is_timing_only_and_refused(images):
-    assert HAILO8_HEF.is_file(), f"{HAILO8_HEF} is missing: the tests need the shared HEF files"
     proc = run_hdeploy("infer", HAILO8_HEF, images[0], "--backend", "sim", "--device", "hailo8",
                        check=1)
     one_error_line(proc, HAILO8_HEF, "timing only", "ONNX model (.onnx)")
 
 
 def test_auto_on_hef_says_sim(images):
-    assert HAILO8_HEF.is_file(), f"{HAILO8_HEF} is missing: the tests need the shared HEF files"
     proc = run_hdeploy("infer", HAILO8_HEF, images[0], "--device", "hailo8", check=1)
     assert "auto: no Hailo device" in proc.stderr and "on the sim" in proc.stderr
     one_error_line(proc, "timing only")
 
 
 def test_truncated_hef_refused(images):
-    assert TRUNCATED_HEF.is_file(), f"{TRUNCATED_HEF} is missing: the tests need the shared HEF files"
     # A file that is not a usable HEF is a failure (exit 1), as every bad input file is.
     proc = run_hdeploy("infer", TRUNCATED_HEF, images[0], "--backend", "sim", check=1)
     one_error_line(proc, TRUNCATED_HEF, "cannot read the HEF")
@@ -115,17 +111,15 @@ def test_bad_sim_flags_are_usage_errors(exported, images, flag, value):
 
 
 def test_cpu_backend_refuses_hef(images):
-    assert HAILO8_HEF.is_file(), f"{HAILO8_HEF} is missing: the tests need the shared HEF files"
     proc = run_hdeploy("infer", HAILO8_HEF, images[0], "--backend", "cpu", check=2)
     one_error_line(proc, HAILO8_HEF, "the cpu backend runs ONNX models", "on the sim")
 
 
 def test_hef_contract_and_timing_with_mismatched_onnx(exported, images):
     """The HEF gives the contract and timing; an ONNX with other outputs is refused."""
-    assert HAILO8_HEF.is_file(), f"{HAILO8_HEF} is missing: the tests need the shared HEF files"
     onnx = exported["mobilenet_v2"] / "model.onnx"
     proc = run_hdeploy("infer", HAILO8_HEF, images[0], "--backend", "sim", "--device", "hailo8",
                        "--onnx", onnx, check=1)
-    assert "contract from dbd_autoSkillCheck_model.hef" in proc.stderr
+    assert f"contract from {HAILO8_HEF.name}" in proc.stderr
     assert "2445 FPS, 4.579 ms latency" in proc.stderr  # the compiler's estimates
     one_error_line(proc, "1x11", "1x1000")

@@ -1,20 +1,73 @@
-"""End-to-end tests of `hdeploy inspect`: HEF text and JSON against what HailoRT 4.20 reports
-(../shared/hef/expected), compatibility verdicts, ONNX summaries, and the error paths."""
+"""End-to-end tests of `hdeploy inspect`: HEF text and JSON for files made by the tests' HEF
+writer (every header version and checksum, truncated, corrupted) and, when ../shared/hef is
+here, against what HailoRT 4.20 reports for real compiled files (../shared/hef/expected);
+compatibility verdicts, ONNX summaries, and the error paths."""
 import json
 
 import pytest
 
-from conftest import ROOT, run_hdeploy
+from conftest import run_hdeploy
+from hef_files import SHARED_HEF_DIR, made_hef, shared_hef
 
-HEF_DIR = ROOT.parent / "shared" / "hef"
+HEF_DIR = SHARED_HEF_DIR
 EXPECTED = sorted((HEF_DIR / "expected").glob("*.json"))
 
+# What `hailortcli parse-hef` prints for hailo8-classifier (src/testing/hef_writer.cpp).
+CLASSIFIER_DESCRIPTION = """Architecture HEF was compiled for: {arch}
+Network group name: skillcheck_mobilenet_v2_224, Single Context
+    Network name: skillcheck_mobilenet_v2_224/skillcheck_mobilenet_v2_224
+        Stream infos:
+            Input  skillcheck_mobilenet_v2_224/input_layer1 UINT8, NHWC(224x224x3)
+            Output skillcheck_mobilenet_v2_224/fc1 UINT8, NC(11)
+        VStream infos:
+            Input  skillcheck_mobilenet_v2_224/input_layer1 UINT8, NHWC(224x224x3)
+            Output skillcheck_mobilenet_v2_224/fc1 UINT8, NC(11)
+"""
 
-def test_shared_hef_files_are_present():
-    """The real HEF files live beside the checkout (../shared/hef); without them nothing here
-    means anything, so their absence is a failure, not a skip."""
-    assert HEF_DIR.is_dir(), f"{HEF_DIR} is missing: the tests need the shared HEF files"
-    assert EXPECTED, f"{HEF_DIR / 'expected'} has no expected .json files"
+
+@pytest.mark.parametrize("name,version,checksum,arch,compiler", [
+    ("mnist", 0, "MD5", "HAILO8", "3.27.0"),
+    ("header-v1", 1, "CRC32", "HAILO8", "3.27.0"),
+    ("hailo8-classifier", 2, "XXH3-64", "HAILO8", "3.32.0"),
+    ("hailo8l-classifier", 2, "XXH3-64", "HAILO8L", "3.32.0"),
+    ("header-v3", 3, "XXH3-64", "HAILO8L", "3.33.0")])
+def test_every_header_version(hdeploy_bin, name, version, checksum, arch, compiler):
+    hef = made_hef(name)
+    proc = run_hdeploy("inspect", hef, "--device", "hailo8", "--runtime", "4.23.0", check=0)
+    if name != "mnist":
+        assert proc.stdout.startswith(CLASSIFIER_DESCRIPTION.format(arch=arch)), proc.stdout
+    assert f"Compiler version: {compiler}" in proc.stdout
+    assert f"HEF header version {version}, {checksum} checksum ok" in proc.stdout
+    got = json.loads(run_hdeploy("inspect", hef, "--json", check=0).stdout)
+    assert got["header_version"] == version and got["arch"] == arch
+    assert got["checksum_ok"] is True and got["header"]["checksum"] == checksum
+    assert got["header"]["declared_file_size"] == got["header"]["actual_file_size"] == \
+        hef.stat().st_size
+    assert got["compiler_version"] == compiler
+
+
+def test_made_classifier_json(hdeploy_bin):
+    got = json.loads(run_hdeploy("inspect", made_hef("hailo8-classifier"), "--json", "--runtime",
+                                 "4.20.0", "--device", "hailo8", check=0).stdout)
+    (group,) = got["network_groups"]
+    assert group["name"] == "skillcheck_mobilenet_v2_224" and group["multi_context"] is False
+    assert group["bottleneck_fps"] == pytest.approx(2444.8532782426396, rel=1e-12)
+    assert group["latency"] == pytest.approx(0.004578675, rel=1e-12)
+    (inp,) = group["inputs"]
+    assert (inp["type"], inp["order"], inp["shape"], inp["frame_size"]) == \
+        ("UINT8", "NHWC", [224, 224, 3], 224 * 224 * 3)
+    (out,) = group["outputs"]
+    assert (out["order"], out["frame_size"], out["qp_zp"]) == ("NC", 11, 110.0)
+    assert out["qp_scale"] == pytest.approx(0.05, rel=1e-7)
+    assert got["compatible"]["ok"] is True
+    assert got["description"] == CLASSIFIER_DESCRIPTION.format(arch="HAILO8")
+
+
+def test_mnist_device_and_host_orders(hdeploy_bin):
+    proc = run_hdeploy("inspect", made_hef("mnist"), "--device", "hailo8", check=0)
+    assert "Input  MNIST_CNN/input_layer1 UINT8, NHCW(32x32x1)" in proc.stdout  # stream
+    assert "Input  MNIST_CNN/input_layer1 UINT8, NHWC(32x32x1)" in proc.stdout  # vstream
+    assert "Output MNIST_CNN/maxpool3 UINT8, FCR(4x4x16)" in proc.stdout
 
 
 def load(path):
@@ -69,17 +122,35 @@ def test_json_matches_hailort(hdeploy_bin, expected):
 
 
 def test_hailo8_hef_on_hailo8l_verdict(hdeploy_bin):
-    proc = run_hdeploy("inspect", HEF_DIR / "dbd_autoSkillCheck_model.hef", check=0)
+    hef = made_hef("hailo8-classifier")
+    proc = run_hdeploy("inspect", hef, check=0)
     assert "will not run on Hailo-8L: compiled for HAILO8 — recompile with --hw-arch hailo8l" \
         in proc.stdout
-    run_hdeploy("inspect", HEF_DIR / "dbd_autoSkillCheck_model.hef", "--require-compatible",
-                check=1)
-    run_hdeploy("inspect", HEF_DIR / "dbd_autoSkillCheck_model.hef", "--device", "hailo8",
+    run_hdeploy("inspect", hef, "--require-compatible", check=1)
+    run_hdeploy("inspect", hef, "--device", "hailo8", "--require-compatible", check=0)
+    run_hdeploy("inspect", made_hef("hailo8l-classifier"), "--device", "hailo8",
                 "--require-compatible", check=0)
 
 
 def test_header_v3_verdict(hdeploy_bin):
-    hef = HEF_DIR / "edge-privacy-camera_scrfd_2.5g.hef"
+    hef = made_hef("header-v3")
+    proc = run_hdeploy("inspect", hef, "--runtime", "4.20.0", "--device", "hailo8l", check=0)
+    assert "header version 3 needs HailoRT ≥ 4.21 (this target has 4.20.0)" in proc.stdout
+    run_hdeploy("inspect", hef, "--runtime", "4.20.0", "--require-compatible", check=1)
+    run_hdeploy("inspect", hef, "--runtime", "4.23.0", "--require-compatible", check=0)
+
+
+def test_hailo15h_needs_the_5x_line(hdeploy_bin):
+    hef = made_hef("hailo15h")
+    got = json.loads(run_hdeploy("inspect", hef, "--json", "--device", "hailo8", check=0).stdout)
+    assert got["arch"] == "HAILO15H" and got["compatible"]["ok"] is False
+    ok = json.loads(run_hdeploy("inspect", hef, "--json", "--runtime", "5.1.0", "--device",
+                                "hailo15h", check=0).stdout)
+    assert ok["compatible"]["ok"] is True, ok["compatible"]
+
+
+def test_real_header_v3_file(hdeploy_bin):
+    hef = shared_hef("edge-privacy-camera_scrfd_2.5g.hef")
     proc = run_hdeploy("inspect", hef, "--runtime", "4.20.0", "--device", "hailo8l", check=0)
     assert "header version 3 needs HailoRT ≥ 4.21 (this target has 4.20.0)" in proc.stdout
     assert "Network group name: scrfd_2_5g, Single Context" in proc.stdout
@@ -93,25 +164,47 @@ def test_header_v3_verdict(hdeploy_bin):
     assert ok["compatible"]["ok"] is True, ok["compatible"]
 
 
-@pytest.mark.parametrize("name,version,arch", [("darrr05_New1.hef", 2, "HAILO8L"),
-                                               ("darrr05_yolov8n2try.hef", 0, "HAILO8L")])
-def test_truncated_reports_then_fails(hdeploy_bin, name, version, arch):
-    proc = run_hdeploy("inspect", HEF_DIR / name, check=1)
+def check_truncated(hef, version, arch):
+    proc = run_hdeploy("inspect", hef, check=1)
     assert f"HEF header version {version}" in proc.stdout
     assert f"Architecture HEF was compiled for: {arch}" in proc.stdout
     assert "bytes missing" in proc.stdout
     assert "truncated HEF" in proc.stderr
-    proc = run_hdeploy("inspect", HEF_DIR / name, "--json", check=1)
+    proc = run_hdeploy("inspect", hef, "--json", check=1)
     got = json.loads(proc.stdout)
     assert got["header_version"] == version
     assert got["arch"] == arch
-    assert got["header"]["missing_bytes"] > 0
     assert got["compatible"]["ok"] is False
     assert "truncated" in got["error"]
+    return got
 
 
-def test_corrupted_copy(hdeploy_bin, tmp_path):
-    data = bytearray((HEF_DIR / "hailo-rpi5-examples_arcface_mobilefacenet.hef").read_bytes())
+def test_truncated_reports_then_fails(hdeploy_bin):
+    got = check_truncated(made_hef("truncated"), 2, "HAILO8L")
+    assert got["header"]["missing_bytes"] == 4096
+
+
+@pytest.mark.parametrize("name,version,arch", [("darrr05_New1.hef", 2, "HAILO8L"),
+                                               ("darrr05_yolov8n2try.hef", 0, "HAILO8L")])
+def test_real_truncated_files(hdeploy_bin, name, version, arch):
+    got = check_truncated(shared_hef(name), version, arch)
+    assert got["header"]["missing_bytes"] > 0
+
+
+@pytest.mark.parametrize("name,checksum", [("mnist", "MD5"), ("header-v1", "CRC32"),
+                                           ("hailo8-classifier", "XXH3-64"),
+                                           ("header-v3", "XXH3-64")])
+def test_corrupted_copy(hdeploy_bin, tmp_path, name, checksum):
+    data = bytearray(made_hef(name).read_bytes())
+    data[len(data) // 2] ^= 0x40
+    bad = tmp_path / "bad.hef"
+    bad.write_bytes(bytes(data))
+    proc = run_hdeploy("inspect", bad, check=1)
+    assert f"{checksum} checksum mismatch" in proc.stderr
+
+
+def test_real_corrupted_copy(hdeploy_bin, tmp_path):
+    data = bytearray(shared_hef("hailo-rpi5-examples_arcface_mobilefacenet.hef").read_bytes())
     data[len(data) // 2] ^= 0x40
     bad = tmp_path / "bad.hef"
     bad.write_bytes(bytes(data))
@@ -148,7 +241,7 @@ def test_empty_file(hdeploy_bin, tmp_path):
 
 
 def test_usage_errors(hdeploy_bin):
-    hef = HEF_DIR / "dbd_autoSkillCheck_model.hef"
+    hef = made_hef("hailo8-classifier")
     assert "not a HailoRT version" in run_hdeploy("inspect", hef, "--runtime", "four",
                                                   check=2).stderr
     assert "not a Hailo device" in run_hdeploy("inspect", hef, "--device", "hailo9",

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, run_hdeploy, sha256
+from hef_files import made_hef
 
 STANDIN_DIR = ROOT / "tests" / "standin"
-GIVEN_HEF = (ROOT / ".." / "shared" / "hef" / "dbd_autoSkillCheck_model.hef").resolve()
+GIVEN_HEF = made_hef("hailo8-classifier")
 ROWS = ["ONNX export validated", "HEF produced", "inference on Hailo", "FPS and latency measured",
         "CPU utilisation recorded"]
 
@@ -229,7 +230,8 @@ def test_standin_dfc_produces_a_hef(hef_run, hailo8_spec, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(out, run)
     record = tmp_path / "argv.jsonl"
-    env = {"PATH": f"{STANDIN_DIR}:{os.environ['PATH']}", "HAILO_STANDIN_RECORD": str(record)}
+    env = {"PATH": f"{STANDIN_DIR}:{os.environ['PATH']}", "HAILO_STANDIN_RECORD": str(record),
+           "HAILO_STANDIN_HEF": str(GIVEN_HEF)}
     proc = pipeline(hailo8_spec, "--out", run, "--from", "compile", "--json", check=0, env=env)
     result = json.loads(proc.stdout)
     assert stage_status(result)["compile"] == "ran", proc.stderr

@@ -6,8 +6,6 @@ libhdeploy_hailo.so, src/testing/fake_plugin.cpp): the "good" one is a device on
 HDEPLOY_FAKE_DEVICE=1, whose input is uint8 NHWC 224x224x3 with the qp (scale 1.2, zero
 point 3), and which appends the FNV-1a hash of every input frame to $HDEPLOY_FAKE_RECORD.
 """
-import os
-import pathlib
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from PIL import Image
 from torchvision import transforms
 
 from conftest import hdeploy_binary, one_error_line, run_hdeploy
+from hef_files import made_hef
 
 
 def plugins(variant):
@@ -126,9 +125,7 @@ def test_cpu_and_sim_never_load_the_plugin(hdeploy_bin, tmp_path, clean_env):
     broken.mkdir()
     (broken / "libhdeploy_hailo.so").write_bytes(b"not an ELF file")
     env = {"HDEPLOY_PLUGIN_PATH": str(broken)}
-    hef = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "hef" / \
-        "dbd_autoSkillCheck_model.hef"
-    assert hef.is_file(), f"{hef}: this test reads the shared Hailo-8 HEF"
+    hef = made_hef("hailo8-classifier")
     proc = run_hdeploy("bench", hef, "--backend", "sim", "--device", "hailo8", "--duration",
                        "0.2s", "--warmup", "0s", "--out", tmp_path / "run", check=0, env=env)
     assert "plugin" not in proc.stderr, proc.stderr

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_hdeploy
+from conftest import run_hdeploy
+from hef_files import made_hef
 from run_records import make_record, write_record
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
-HAILO8_HEF = (ROOT / ".." / "shared" / "hef" / "dbd_autoSkillCheck_model.hef").resolve()
+HAILO8_HEF = made_hef("hailo8-classifier")
 REPORT_FILES = ("report.md", "report.html", "trace.csv")
 
 
@@ -451,7 +452,6 @@ def bench_sim(tmp_path, name, latency_ms):
 
 
 def test_bench_records_planted_slowdown_and_same_config(hdeploy_bin, tmp_path):
-    assert HAILO8_HEF.is_file(), f"{HAILO8_HEF} is missing (the shared HEF files)"
     a = bench_sim(tmp_path, "a", "4")
     b = bench_sim(tmp_path, "b", "4")
     slow = bench_sim(tmp_path, "slow", "4.4")  # the device 10% slower

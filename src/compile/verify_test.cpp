@@ -4,24 +4,24 @@
 
 #include <filesystem>
 
+#include "testing/hef_writer.hpp"
+#include "testing/temp_dir.hpp"
+
 namespace hdeploy::compile {
 namespace {
 namespace fs = std::filesystem;
 
-// A real Hailo-8 MobileNetV2 classifier: 224x224x3 in, 11 classes out, DFC 3.32.0
-// (../shared/hef/README.md).
-const fs::path kHailo8Classifier =
-    fs::path(HDEPLOY_SHARED_DIR) / "hef" / "dbd_autoSkillCheck_model.hef";
-
-// The tests that read the shared HEF fail with this line, never pass vacuously, when it is absent.
+// A Hailo-8 classifier made by the tests' HEF writer in the shape of a real one
+// (../shared/hef/dbd_autoSkillCheck_model.hef): 224x224x3 in, 11 classes out, DFC 3.32.0.
 class VerifyHefTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::error_code ec;
-    ASSERT_TRUE(fs::is_regular_file(kHailo8Classifier, ec))
-        << kHailo8Classifier.string()
-        << " is missing: these tests read the real HEF files in ../shared/hef";
+    hailo8_classifier_ = dir_.path() / "hailo8-classifier.hef";
+    hdeploy::testing::write_hef(hailo8_classifier_,
+                                hdeploy::testing::named_test_hef("hailo8-classifier"));
   }
+  hdeploy::testing::TempDir dir_;
+  fs::path hailo8_classifier_;
 };
 
 OnnxIo io(std::int64_t h, std::int64_t w, std::int64_t classes) {
@@ -29,7 +29,7 @@ OnnxIo io(std::int64_t h, std::int64_t w, std::int64_t classes) {
 }
 
 TEST_F(VerifyHefTest, MatchingRequestPasses) {
-  auto check = verify_hef_file(kHailo8Classifier, "hailo8", io(224, 224, 11));
+  auto check = verify_hef_file(hailo8_classifier_, "hailo8", io(224, 224, 11));
   ASSERT_TRUE(check) << check.error().message;
   EXPECT_TRUE(check->ok) << (check->problems.empty() ? "" : check->problems[0]);
   EXPECT_EQ(check->arch, "HAILO8");
@@ -40,7 +40,7 @@ TEST_F(VerifyHefTest, MatchingRequestPasses) {
 }
 
 TEST_F(VerifyHefTest, WrongArchNamesBoth) {
-  auto check = verify_hef_file(kHailo8Classifier, "hailo8l", io(224, 224, 11));
+  auto check = verify_hef_file(hailo8_classifier_, "hailo8l", io(224, 224, 11));
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
   ASSERT_EQ(check->problems.size(), 1U);
@@ -49,7 +49,7 @@ TEST_F(VerifyHefTest, WrongArchNamesBoth) {
 }
 
 TEST_F(VerifyHefTest, WrongClassCountNamesBoth) {
-  auto check = verify_hef_file(kHailo8Classifier, "hailo8", io(224, 224, 1000));
+  auto check = verify_hef_file(hailo8_classifier_, "hailo8", io(224, 224, 1000));
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
   ASSERT_EQ(check->problems.size(), 1U);
@@ -58,7 +58,7 @@ TEST_F(VerifyHefTest, WrongClassCountNamesBoth) {
 }
 
 TEST_F(VerifyHefTest, WrongInputSizeNamesBoth) {
-  auto check = verify_hef_file(kHailo8Classifier, "hailo8", io(256, 256, 11));
+  auto check = verify_hef_file(hailo8_classifier_, "hailo8", io(256, 256, 11));
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
   ASSERT_EQ(check->problems.size(), 1U);
@@ -67,19 +67,22 @@ TEST_F(VerifyHefTest, WrongInputSizeNamesBoth) {
 }
 
 TEST_F(VerifyHefTest, EveryMismatchIsListed) {
-  auto check = verify_hef_file(kHailo8Classifier, "hailo8l", io(160, 160, 5));
+  auto check = verify_hef_file(hailo8_classifier_, "hailo8l", io(160, 160, 5));
   ASSERT_TRUE(check);
   EXPECT_EQ(check->problems.size(), 3U);
 }
 
-TEST(VerifyHef, UnreadableHefIsAnError) {
+TEST_F(VerifyHefTest, UnreadableHefIsAnError) {
   auto missing = verify_hef_file("/nonexistent/model.hef", "hailo8", io(224, 224, 11));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
-  // Truncated in its repository: the reader refuses it.
-  auto truncated = verify_hef_file(fs::path(HDEPLOY_SHARED_DIR) / "hef" / "darrr05_New1.hef",
-                                   "hailo8l", io(224, 224, 11));
-  EXPECT_FALSE(truncated);
+  // Cut short (as an interrupted download is): the reader refuses it.
+  const fs::path truncated_path = dir_.path() / "truncated.hef";
+  hdeploy::testing::write_hef(truncated_path, hdeploy::testing::named_test_hef("truncated"));
+  auto truncated = verify_hef_file(truncated_path, "hailo8l", io(224, 224, 11));
+  ASSERT_FALSE(truncated);
+  EXPECT_NE(truncated.error().message.find("4096 bytes missing"), std::string::npos)
+      << truncated.error().message;
 }
 
 TEST(VerifyHef, ArchNames) {

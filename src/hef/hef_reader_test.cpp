@@ -4,9 +4,6 @@
 #include "hdeploy/hef/hef_reader.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <xxhash.h>
-#include <zlib.h>
 
 #include <array>
 #include <filesystem>
@@ -14,6 +11,8 @@
 
 #include "hdeploy/core/file.hpp"
 #include "hef_subset.pb.h"
+#include "testing/hef_writer.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using hdeploy::ErrorCode;
@@ -23,101 +22,30 @@ namespace pb = hdeploy::hef::pb;
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
+using hdeploy::testing::hef_file_bytes;
 
-void put32(Bytes& b, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(v >> s));
-}
-void put64(Bytes& b, std::uint64_t v) {
-  put32(b, static_cast<std::uint32_t>(v >> 32));
-  put32(b, static_cast<std::uint32_t>(v));
-}
-
-// A HEF file around `proto` with `ccws` configuration bytes, checksums computed here.
 Bytes make_hef(std::uint32_t version, const std::string& proto, const Bytes& ccws = {}) {
-  Bytes body(proto.begin(), proto.end());
-  body.insert(body.end(), ccws.begin(), ccws.end());
-  Bytes out;
-  put32(out, hdeploy::hef::kHefMagic);
-  put32(out, version);
-  put32(out, static_cast<std::uint32_t>(proto.size()));
-  switch (version) {
-    case 0: {
-      std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-      unsigned int n = 0;
-      EVP_Digest(body.data(), body.size(), md.data(), &n, EVP_md5(), nullptr);
-      put32(out, 0);
-      out.insert(out.end(), md.begin(), md.begin() + n);
-      break;
-    }
-    case 1:
-      put32(out, static_cast<std::uint32_t>(crc32(0, body.data(), static_cast<uInt>(body.size()))));
-      put64(out, ccws.size());
-      put32(out, 0);
-      break;
-    case 2:
-      put64(out, XXH3_64bits(body.data(), body.size()));
-      put64(out, ccws.size());
-      put64(out, 0);
-      put64(out, 0);
-      break;
-    case 3:
-      put64(out, XXH3_64bits(body.data(), body.size()));
-      put64(out, ccws.size());  // ccws with padding
-      put32(out, 0);            // padding
-      put64(out, 0);            // additional info
-      put64(out, 0);
-      put64(out, 0);
-      break;
-    default:
-      break;
-  }
-  out.insert(out.end(), body.begin(), body.end());
-  return out;
-}
-
-void add_layer(pb::ContextMetadata* md, const std::string& name, bool input, std::uint32_t format,
-               std::uint32_t h, std::uint32_t w, std::uint32_t f, float zp, float scale) {
-  auto* edge = md->add_edge_layers();
-  edge->set_direction(input ? 0 : 1);
-  edge->set_edge_layer_type(0);
-  edge->mutable_context_switch_info()->set_edge_connection_type(0);
-  auto* info = edge->mutable_layer_info();
-  info->set_name(name);
-  auto* base = info->mutable_edge_layer_base();
-  base->set_height(h);
-  base->set_width(w);
-  base->set_features(f);
-  base->set_padded_height(h);
-  base->set_padded_width(w);
-  base->set_padded_features(f);
-  base->set_format(format);
-  base->set_data_bytes(1);
-  info->mutable_numeric_info()->set_qp_zp(zp);
-  info->mutable_numeric_info()->set_qp_scale(scale);
+  return hef_file_bytes(version, proto, ccws);
 }
 
 // A classifier: input NHWC 8x8x3, outputs NC(10) "fc1" and NC(4) "fc2", sorted fc2 first.
-void fill_group(pb::NetworkGroup* g, const std::string& name) {
-  g->mutable_network_group_metadata()->set_network_group_name(name);
-  g->mutable_network_group_metadata()->set_bottleneck_fps(1234.5);
-  g->mutable_network_group_metadata()->set_latency(0.002);
-  auto* md = g->add_contexts()->mutable_metadata();
-  add_layer(md, name + "/input_layer1", true, 0, 8, 8, 3, 0.0F, 1.0F);
-  add_layer(md, name + "/fc1", false, 2, 1, 1, 10, 110.0F, 0.05F);
-  add_layer(md, name + "/fc2", false, 2, 1, 1, 4, 3.0F, 0.5F);
-  g->add_sorted_outputs_order(name + "/fc2");
-  g->add_sorted_outputs_order(name + "/fc1");
+hdeploy::testing::HefSpec classifier_spec(const std::string& name = "net",
+                                          std::uint32_t hw_arch = hdeploy::testing::kHwArchHailo8) {
+  using hdeploy::testing::kFormatNc;
+  hdeploy::testing::HefSpec spec;
+  spec.hw_arch = hw_arch;
+  spec.sdk_version = "3.30.0";
+  spec.group = name;
+  spec.layers = {
+      {.name = "input_layer1", .input = true, .height = 8, .width = 8, .features = 3},
+      {.name = "fc1", .format = kFormatNc, .features = 10, .qp_zp = 110.0F, .qp_scale = 0.05F},
+      {.name = "fc2", .format = kFormatNc, .features = 4, .qp_zp = 3.0F, .qp_scale = 0.5F},
+  };
+  spec.sorted_outputs = {"fc2", "fc1"};
+  return spec;
 }
 
-pb::Hef classifier(std::uint32_t hw_arch = 1) {
-  pb::Hef hef;
-  hef.mutable_header()->set_hw_arch(hw_arch);
-  hef.mutable_header()->set_sdk_version("3.30.0");
-  hef.mutable_header()->set_timestamp(1700000000);
-  hef.mutable_header()->set_version(1);
-  fill_group(hef.add_network_groups(), "net");
-  return hef;
-}
+pb::Hef classifier() { return hdeploy::testing::hef_message(classifier_spec()); }
 
 const char* kClassifierDescription =
     "Architecture HEF was compiled for: HAILO8\n"
@@ -137,7 +65,7 @@ Bytes classifier_file(std::uint32_t version, const Bytes& ccws = {1, 2, 3, 4, 5,
 }
 
 std::uint32_t header_size(std::uint32_t version) {
-  return std::array<std::uint32_t, 4>{32, 28, 44, 56}[version];
+  return hdeploy::testing::hef_header_size(version);
 }
 
 }  // namespace
@@ -194,7 +122,8 @@ TEST(HefReader, MultiLayoutUsesThePartialNetworkGroup) {
   auto* group = hef.add_network_groups();
   auto* partial = group->add_partial_network_groups();
   partial->mutable_layout()->set_partial_clusters_layout_bitmap(7);
-  fill_group(partial->mutable_network_group(), "net8l");
+  *partial->mutable_network_group() =
+      hdeploy::testing::hef_message(classifier_spec("net8l")).network_groups(0);
   auto info = HefReader::read_buffer(make_hef(2, hef.SerializeAsString()));
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(info->proto_header.arch, "HAILO8L");
@@ -403,4 +332,58 @@ TEST(HefReader, FileErrors) {
   auto directory = HefReader::read_file(fs::temp_directory_path());
   ASSERT_FALSE(directory);
   EXPECT_EQ(directory.error().code, ErrorCode::kInvalidFormat);
+}
+
+// The tests' HEF writer: every named file reads back as its description in hef_writer.hpp says.
+TEST(TestHefWriter, NamedFilesReadAsDescribed) {
+  using hdeploy::testing::named_test_hef;
+  auto h8 = HefReader::read_buffer(named_test_hef("hailo8-classifier"));
+  ASSERT_TRUE(h8) << h8.error().message;
+  EXPECT_EQ(h8->proto_header.arch, "HAILO8");
+  EXPECT_EQ(h8->proto_header.compiler_version, "3.32.0");
+  EXPECT_EQ(h8->header.version, 2U);
+  ASSERT_EQ(h8->network_groups.size(), 1U);
+  EXPECT_EQ(h8->network_groups[0].name, "skillcheck_mobilenet_v2_224");
+  EXPECT_EQ(h8->network_groups[0].inputs[0].frame_size, 224U * 224 * 3);
+  EXPECT_EQ(h8->network_groups[0].outputs[0].features, 11U);
+
+  auto h8l = HefReader::read_buffer(named_test_hef("hailo8l-classifier"));
+  ASSERT_TRUE(h8l);
+  EXPECT_EQ(h8l->proto_header.arch, "HAILO8L");
+  auto v3 = HefReader::read_buffer(named_test_hef("header-v3"));
+  ASSERT_TRUE(v3);
+  EXPECT_EQ(v3->header.version, 3U);
+  auto h15 = HefReader::read_buffer(named_test_hef("hailo15h"));
+  ASSERT_TRUE(h15);
+  EXPECT_EQ(h15->proto_header.arch, "HAILO15H");
+
+  auto mnist = HefReader::read_buffer(named_test_hef("mnist"));
+  ASSERT_TRUE(mnist) << mnist.error().message;
+  EXPECT_EQ(mnist->header.version, 0U);
+  EXPECT_EQ(mnist->header.checksum_kind, hdeploy::hef::ChecksumKind::kMd5);
+  EXPECT_NE(mnist->description.find("Input  MNIST_CNN/input_layer1 UINT8, NHCW(32x32x1)"),
+            std::string::npos)
+      << mnist->description;
+  EXPECT_NE(mnist->description.find("Output MNIST_CNN/maxpool3 UINT8, FCR(4x4x16)"),
+            std::string::npos);
+
+  const auto truncated = named_test_hef("truncated");
+  EXPECT_NE(read_error(truncated).find("(4096 bytes missing;"), std::string::npos);
+  EXPECT_THROW(named_test_hef("nope"), std::invalid_argument);
+  EXPECT_EQ(hdeploy::testing::named_test_hefs().size(), 7U);
+  auto v1 = HefReader::read_buffer(named_test_hef("header-v1"));
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(v1->header.checksum_kind, hdeploy::hef::ChecksumKind::kCrc32);
+}
+
+TEST(TestHefWriter, WritesFilesAndRefusesUnwritablePaths) {
+  hdeploy::testing::TempDir dir;
+  const fs::path path = dir.path() / "mnist.hef";
+  const auto bytes = hdeploy::testing::named_test_hef("mnist");
+  hdeploy::testing::write_hef(path, bytes);
+  auto back = hdeploy::read_file(path);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, bytes);
+  EXPECT_THROW(hdeploy::testing::write_hef("/nonexistent/dir/x.hef", bytes), std::runtime_error);
+  EXPECT_THROW(hdeploy::testing::hef_header_size(4), std::invalid_argument);
 }

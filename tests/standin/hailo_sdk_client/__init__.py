@@ -2,15 +2,13 @@
 installed): ClientRunner records each call, keeps its state in the HAR file it saves, checks
 what it is given, and returns a real HEF's bytes from compile(). Environment variables as the
 stand-in `hailo` CLI: HAILO_STANDIN_RECORD, HAILO_STANDIN_FAIL (parse|optimize|compile),
-HAILO_STANDIN_HEF, HAILO_STANDIN_VERSION."""
+HAILO_STANDIN_HEF (required), HAILO_STANDIN_VERSION."""
 import json
 import os
 import pathlib
 
 __version__ = os.environ.get("HAILO_STANDIN_VERSION", "3.33.0")
 
-_ROOT = pathlib.Path(__file__).resolve().parents[3]
-_DEFAULT_HEF = (_ROOT / ".." / "shared" / "hef" / "dbd_autoSkillCheck_model.hef").resolve()
 
 
 def _record(call, **kwargs):
@@ -63,4 +61,4 @@ class ClientRunner:
         _maybe_fail("compile")
         if not self.state.get("optimized"):
             raise RuntimeError("compile() before optimize()")
-        return pathlib.Path(os.environ.get("HAILO_STANDIN_HEF", _DEFAULT_HEF)).read_bytes()
+        return pathlib.Path(os.environ["HAILO_STANDIN_HEF"]).read_bytes()
