@@ -45,6 +45,7 @@ std::unique_ptr<Command> make_report_command(CLI::App& root, const CliContext& c
 std::unique_ptr<Command> make_calib_command(CLI::App& root, const CliContext& ctx);
 std::unique_ptr<Command> make_compile_command(CLI::App& root, const CliContext& ctx);
 std::unique_ptr<Command> make_pipeline_command(CLI::App& root, const CliContext& ctx);
+std::unique_ptr<Command> make_doctor_command(CLI::App& root, const CliContext& ctx);
 
 // Logging to stderr; results go to stdout.
 void log_info(const std::string& line);

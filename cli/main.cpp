@@ -110,6 +110,7 @@ int run(int argc, char** argv) {
   commands.push_back(make_calib_command(app, ctx));
   commands.push_back(make_compile_command(app, ctx));
   commands.push_back(make_pipeline_command(app, ctx));
+  commands.push_back(make_doctor_command(app, ctx));
 
   try {
     app.parse(argc, argv);

@@ -148,7 +148,12 @@ Result<std::string> runtime_version() {
 
 Result<PluginDeviceInfo> probe_device() {
   if (!device_present()) return unexpected(no_device());
-  return PluginDeviceInfo{"HAILO8L", "fake-0000:01:00.0 HAILO8L, firmware 9.9.9"};
+  // HDEPLOY_FAKE_FIRMWARE: the firmware version the fake device reports (default 9.9.9).
+  const char* env = std::getenv("HDEPLOY_FAKE_FIRMWARE");  // NOLINT(concurrency-mt-unsafe)
+  const std::string firmware = env != nullptr && *env != '\0' ? env : "9.9.9";
+  return PluginDeviceInfo{.architecture = "HAILO8L",
+                          .description = "fake-0000:01:00.0 HAILO8L, firmware " + firmware,
+                          .firmware_version = firmware};
 }
 
 Result<std::unique_ptr<Backend>> open(const std::filesystem::path& model,

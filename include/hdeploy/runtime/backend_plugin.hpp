@@ -47,8 +47,9 @@ struct PluginBackendOptions {
 
 // A device that answered a probe.
 struct PluginDeviceInfo {
-  std::string architecture;  // the device's own report (HailoRT: "HAILO8L"), not a board name
-  std::string description;   // one line: id, firmware version where known
+  std::string architecture;      // the device's own report (HailoRT: "HAILO8L"), not a board name
+  std::string description;       // one line: id, firmware version where known
+  std::string firmware_version;  // "4.20.0" (HailoRT: identify's fw_version); empty if unknown
 };
 
 // API version 1. Every function may be called from any thread; none throws.

@@ -364,9 +364,10 @@ Result<PluginDeviceInfo> probe_device() {
   auto identity = device.identify();
   if (!identity) return hailo_error(identity.status(), "identifying the device", {});
   info.architecture = arch_name(identity->device_architecture);
-  info.description = fmt::format("{} {}, firmware {}.{}.{}", device.get_dev_id(), info.architecture,
-                                 identity->fw_version.major, identity->fw_version.minor,
-                                 identity->fw_version.revision);
+  info.firmware_version = fmt::format("{}.{}.{}", identity->fw_version.major,
+                                      identity->fw_version.minor, identity->fw_version.revision);
+  info.description = fmt::format("{} {}, firmware {}", device.get_dev_id(), info.architecture,
+                                 info.firmware_version);
   return info;
 }
 
