@@ -238,8 +238,7 @@ Check versions_check(const Facts& f) {
   std::vector<std::string> missing;
   const auto add = [&](const char* what, const std::string& version, const std::string& why) {
     if (version.empty()) {
-      missing.push_back(
-          fmt::format("{} not measured{}", what, why.empty() ? "" : " (" + why + ")"));
+      missing.push_back(why.empty() ? std::string(what) : fmt::format("{} ({})", what, why));
     } else {
       known.emplace_back(what, version);
     }
@@ -277,8 +276,8 @@ Check versions_check(const Facts& f) {
                               names.empty() ? std::string("hailo-all hailort") : join(names, " ")));
   }
   if (known.size() < 3) {
-    std::string detail = parts.empty() ? std::string("not measured") : join(parts) + " agree";
-    return warn(id, title, fmt::format("{}; {}", detail, join(missing, "; ")));
+    const std::string measured = parts.empty() ? std::string() : join(parts) + " agree; ";
+    return warn(id, title, fmt::format("{}not measured: {}", measured, join(missing)));
   }
   const std::string detail = fmt::format("all {}{}", known.front().second, packages);
   if (!unheld.empty()) {
