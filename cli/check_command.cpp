@@ -23,6 +23,7 @@ using onnx::lint_for_hailo;
 using onnx::LintReport;
 using onnx::OnnxModel;
 using onnx::OnnxValueInfo;
+using onnx::opencv_needs_rewrite;
 using onnx::rewrite_for_opencv;
 using onnx::Severity;
 using runtime::Backend;
@@ -133,7 +134,8 @@ class CheckCommand : public Command {
     // 3. The CPU backend loads it (through the in-memory rewrite) and matches PyTorch.
     json cpu;
     std::unique_ptr<Backend> backend;
-    if (auto rewrite = rewrite_for_opencv(model); rewrite) {
+    if (auto rewrite = rewrite_for_opencv(model, opencv_needs_rewrite()); rewrite) {
+      cpu["rewritten_for_opencv"] = opencv_needs_rewrite();
       cpu["clips_rewritten"] = rewrite->clips_rewritten;
       cpu["identities_removed"] = rewrite->identities_removed;
     }

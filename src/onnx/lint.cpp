@@ -180,9 +180,9 @@ LintReport lint_for_hailo(const OnnxModel& model) {
     if (nodes.size() > 3) list += fmt::format(" and {} more", nodes.size() - 3);
     report.findings.push_back(
         {Severity::kWarning, "opencv-unsupported-op",
-         fmt::format("OpenCV 4.6 DNN cannot run op '{}' (node {}); the CPU backend cannot load "
+         fmt::format("OpenCV {} DNN cannot run op '{}' (node {}); the CPU backend cannot load "
                      "this model",
-                     op, list),
+                     opencv_version(), op, list),
          "skip CPU parity (no --backend cpu), or export the model without this op"});
   }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <opencv2/core/version.hpp>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -130,6 +131,26 @@ constexpr std::string_view kOpenCv46Ops[] = {
     "Transpose",
     "Unsqueeze",
     "Upsample",
+};
+
+// What OpenCV 4.10.0 (Debian 13) imports on top of 4.6's list, measured the same way with onnx
+// 1.17's schema (src/onnx/opencv_ops_test.cpp): nothing of 4.6's list is missing from 4.10.
+// Versions between 4.6 and 4.10 are not measured and use 4.6's list.
+constexpr std::string_view kOpenCv410AddedOps[] = {
+    "Einsum",
+    "GatherElements",
+    "Gelu",
+    "GreaterOrEqual",
+    "GroupNormalization",
+    "LayerNormalization",
+    "LessOrEqual",
+    "Mish",
+    "Mod",
+    "Range",
+    "ScatterElements",
+    "ScatterND",
+    "Tile",
+    "Where",
 };
 
 std::string node_label(const ::onnx::NodeProto& node) {
@@ -308,18 +329,27 @@ void remove_dead_constants(::onnx::GraphProto& graph) {
 
 }  // namespace
 
+const char* opencv_version() { return CV_VERSION; }
+
+bool opencv_needs_rewrite() { return CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR < 10; }
+
 bool opencv_supports_op(const std::string& op_type) {
-  return std::find(std::begin(kOpenCv46Ops), std::end(kOpenCv46Ops), op_type) !=
-         std::end(kOpenCv46Ops);
+  const auto in = [&op_type](const auto& table) {
+    return std::find(std::begin(table), std::end(table), op_type) != std::end(table);
+  };
+  if (in(kOpenCv46Ops)) return true;
+  return (CV_VERSION_MAJOR > 4 || CV_VERSION_MINOR >= 10) && in(kOpenCv410AddedOps);
 }
 
-Result<OpenCvRewrite> rewrite_for_opencv(const OnnxModel& model) {
+Result<OpenCvRewrite> rewrite_for_opencv(const OnnxModel& model, bool rewrite) {
   ::onnx::ModelProto proto = model.proto();
   ::onnx::GraphProto& graph = *proto.mutable_graph();
   OpenCvRewrite result;
-  result.identities_removed = remove_identities(graph);
-  HDEPLOY_ASSIGN_OR_RETURN(result.clips_rewritten, rewrite_clips(graph, model.name()));
-  remove_dead_constants(graph);
+  if (rewrite) {
+    result.identities_removed = remove_identities(graph);
+    HDEPLOY_ASSIGN_OR_RETURN(result.clips_rewritten, rewrite_clips(graph, model.name()));
+    remove_dead_constants(graph);
+  }
 
   std::set<std::string> seen;
   for (const auto& node : graph.node()) {
@@ -342,8 +372,8 @@ Result<OpenCvRewrite> rewrite_for_opencv(const OnnxModel& model) {
 std::string describe_unsupported(const OpenCvRewrite& rewrite, const std::string& model_name) {
   if (rewrite.unsupported_nodes.empty()) return {};
   const auto& first = rewrite.unsupported_nodes.front();
-  std::string text = model_name + ": OpenCV 4.6 DNN cannot run op '" + first.op_type + "' (node '" +
-                     first.node + "')";
+  std::string text = model_name + ": OpenCV " + opencv_version() + " DNN cannot run op '" +
+                     first.op_type + "' (node '" + first.node + "')";
   const auto more = rewrite.unsupported_nodes.size() - 1;
   if (more > 0) {
     text += " and " + std::to_string(more) + " more node" + (more > 1 ? "s" : "") + " (ops: ";

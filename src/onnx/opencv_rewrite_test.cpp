@@ -15,7 +15,7 @@ namespace {
 using testing::Activation;
 using testing::TinyModelOptions;
 
-// Imports serialized bytes into OpenCV 4.6 and runs the tiny input through to "logits".
+// Imports serialized bytes into the linked OpenCV and runs the tiny input through to "logits".
 std::vector<float> run_opencv(const std::vector<std::uint8_t>& bytes,
                               const TinyModelOptions& options) {
   cv::dnn::Net net =
@@ -63,11 +63,38 @@ TEST(OpenCvSupportsOp, KnowsWhatOpenCv46Imports) {
                          "MaxPool", "BatchNormalization", "Softmax", "Identity", "Sigmoid"}) {
     EXPECT_TRUE(opencv_supports_op(op)) << op;
   }
-  // Missing from 4.6 (added in later versions), made-up, OpenCV-internal names, empty.
-  for (const char* op : {"NonZero", "Where", "Range", "TopK", "LayerNormalization", "Mod",
-                         "MadeUpOp", "Convolution", "ReLU6", "conv", ""}) {
+  // Missing from 4.6 and 4.10, made-up, OpenCV-internal names, empty.
+  for (const char* op : {"NonZero", "TopK", "MadeUpOp", "Convolution", "ReLU6", "conv", ""}) {
     EXPECT_FALSE(opencv_supports_op(op)) << op;
   }
+  // Added by 4.10 (Debian 13), not in 4.6 (Debian 12).
+  for (const char* op : {"Where", "Range", "LayerNormalization", "Mod", "Tile", "Gelu"}) {
+    EXPECT_EQ(opencv_supports_op(op), CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR >= 10) << op;
+  }
+}
+
+TEST(OpenCvRewrite, NeededWhereTheLinkedOpenCvIsOlderThan410) {
+  EXPECT_EQ(opencv_needs_rewrite(), CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR < 10);
+  EXPECT_STREQ(opencv_version(), CV_VERSION);
+}
+
+TEST(OpenCvRewrite, WithoutTheRewriteTheModelIsKeptAndOpsAreStillChecked) {
+  TinyModelOptions options;
+  options.activation = Activation::kClipInitializers;
+  options.identity_over_weight = true;
+  const auto proto = testing::make_tiny_classifier(options);
+  const auto bytes = testing::serialize(proto);
+  auto model = OnnxModel::parse(bytes, "m.onnx");
+  ASSERT_TRUE(model) << model.error().message;
+  auto kept = rewrite_for_opencv(*model, false);
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(kept->clips_rewritten, 0);
+  EXPECT_EQ(kept->identities_removed, 0);
+  EXPECT_EQ(parse_bytes(kept->model_bytes).SerializeAsString(), proto.SerializeAsString());
+  auto rewritten = rewrite_for_opencv(*model, true);
+  ASSERT_TRUE(rewritten);
+  EXPECT_EQ(rewritten->clips_rewritten, 1);
+  EXPECT_EQ(rewritten->identities_removed, 1);
 }
 
 TEST(OpenCvRewrite, ClipWithInputsAsIsNeedsTheRewriteOnOpenCv46Only) {
@@ -219,7 +246,8 @@ TEST(OpenCvRewrite, ReportsUnsupportedOpsWithTheirNodes) {
   EXPECT_EQ(rewritten->unsupported_nodes[0].op_type, "NonZero");
   EXPECT_EQ(rewritten->unsupported_nodes[0].node, "bad0");
   EXPECT_EQ(describe_unsupported(*rewritten, "model.onnx"),
-            "model.onnx: OpenCV 4.6 DNN cannot run op 'NonZero' (node 'bad0'); the CPU backend "
+            "model.onnx: OpenCV " CV_VERSION
+            " DNN cannot run op 'NonZero' (node 'bad0'); the CPU backend "
             "cannot load this model");
 
   OpenCvRewrite clean;
@@ -231,7 +259,8 @@ TEST(OpenCvRewrite, DescribeUnsupportedCountsFurtherNodes) {
   rewrite.unsupported_ops = {"NonZero", "Where"};
   rewrite.unsupported_nodes = {{"NonZero", "nz0"}, {"Where", "w0"}, {"NonZero", "nz1"}};
   EXPECT_EQ(describe_unsupported(rewrite, "m.onnx"),
-            "m.onnx: OpenCV 4.6 DNN cannot run op 'NonZero' (node 'nz0') and 2 more nodes (ops: "
+            "m.onnx: OpenCV " CV_VERSION
+            " DNN cannot run op 'NonZero' (node 'nz0') and 2 more nodes (ops: "
             "NonZero, Where); the CPU backend cannot load this model");
 }
 

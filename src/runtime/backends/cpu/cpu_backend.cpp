@@ -20,6 +20,7 @@ namespace hdeploy::runtime {
 
 using onnx::describe_unsupported;
 using onnx::OnnxModel;
+using onnx::opencv_needs_rewrite;
 using onnx::OpenCvRewrite;
 using onnx::rewrite_for_opencv;
 
@@ -82,12 +83,12 @@ std::string describe_opencv_error(const std::string& model_name, const std::stri
     std::string name = text.substr(name_start, name_end - name_start);
     if (name.rfind("onnx_node!", 0) == 0) name = name.substr(10);
     const std::string reason = innermost_opencv_reason(text.substr(name_end + kParseError.size()));
-    return fmt::format(
-        "{}: OpenCV 4.6 DNN cannot import op '{}' (node '{}'): {}; the CPU backend cannot load "
-        "this model",
-        model_name, op, name, reason);
+    return fmt::format("{}: OpenCV " CV_VERSION
+                       " DNN cannot import op '{}' (node '{}'): {}; the CPU backend cannot load "
+                       "this model",
+                       model_name, op, name, reason);
   }
-  return fmt::format("{}: OpenCV 4.6 DNN cannot load this model: {}", model_name,
+  return fmt::format("{}: OpenCV " CV_VERSION " DNN cannot load this model: {}", model_name,
                      innermost_opencv_reason(text));
 }
 
@@ -287,7 +288,8 @@ Result<std::unique_ptr<Backend>> create_cpu_backend(const std::filesystem::path&
   }
   HDEPLOY_ASSIGN_OR_RETURN(OnnxModel model, OnnxModel::load(onnx_path));
   // An op OpenCV cannot run is the root cause whatever else is wrong: report it first.
-  HDEPLOY_ASSIGN_OR_RETURN(OpenCvRewrite rewrite, rewrite_for_opencv(model));
+  HDEPLOY_ASSIGN_OR_RETURN(OpenCvRewrite rewrite,
+                           rewrite_for_opencv(model, opencv_needs_rewrite()));
   if (!rewrite.unsupported_nodes.empty()) {
     return fail(ErrorCode::kUnsupported, "{}", describe_unsupported(rewrite, model.name()));
   }

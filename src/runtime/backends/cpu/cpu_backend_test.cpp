@@ -307,7 +307,8 @@ TEST(CpuBackend, UnsupportedOpIsRefusedNamingOpAndNode) {
   EXPECT_EQ(backend.error().code, ErrorCode::kUnsupported);
   EXPECT_EQ(backend.error().message,
             file->path().string() +
-                ": OpenCV 4.6 DNN cannot run op 'NonZero' (node 'bad0'); the CPU backend cannot "
+                ": OpenCV " CV_VERSION
+                " DNN cannot run op 'NonZero' (node 'bad0'); the CPU backend cannot "
                 "load this model");
 }
 
@@ -324,10 +325,11 @@ TEST(CpuBackend, OpenCvImportErrorsBecomeErrorsNamingTheFile) {
   auto backend = create_cpu_backend(file.path(), kOneThread);
   ASSERT_FALSE(backend);
   EXPECT_EQ(backend.error().code, ErrorCode::kUnsupported);
-  EXPECT_EQ(
-      backend.error().message.rfind(
-          file.path().string() + ": OpenCV 4.6 DNN cannot import op 'Conv' (node 'conv0'): ", 0),
-      0U)
+  EXPECT_EQ(backend.error().message.rfind(file.path().string() +
+                                              ": OpenCV " CV_VERSION
+                                              " DNN cannot import op 'Conv' (node 'conv0'): ",
+                                          0),
+            0U)
       << backend.error().message;
   EXPECT_EQ(backend.error().message.find('\n'), std::string::npos);
   // Only OpenCV's innermost reason is kept: no "OpenCV(4.6.0) file:line: error: (...)"
