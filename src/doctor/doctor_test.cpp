@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "testing/hef_writer.hpp"
+#include "testing/scoped_env.hpp"
 #include "testing/temp_dir.hpp"
 
 namespace hdeploy::doctor {
@@ -325,26 +326,7 @@ void put(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using hdeploy::testing::ScopedEnv;
 
 TEST(DoctorFacts, ReadsAFakePi) {
   testing::TempDir dir;

@@ -33,27 +33,21 @@ bool importer_knows(const ::onnx::OpSchema& schema) {
   auto* node = graph->add_node();
   node->set_op_type(schema.Name());
   node->set_name("n0");
-  const int inputs = std::max(schema.min_input(), 1);
-  for (int i = 0; i < inputs; ++i) {
-    std::string name = "x";
-    name.append(std::to_string(i));
-    node->add_input(name);
-    auto* in = graph->add_input();
-    in->set_name(name);
-    auto* type = in->mutable_type()->mutable_tensor_type();
+  const auto add_value = [](auto* list, const char* prefix, int index) {
+    std::string name = prefix;
+    name.append(std::to_string(index));
+    auto* value = list->Add();
+    value->set_name(name);
+    auto* type = value->mutable_type()->mutable_tensor_type();
     type->set_elem_type(::onnx::TensorProto::FLOAT);
     for (int d : {1, 3, 4, 4}) type->mutable_shape()->add_dim()->set_dim_value(d);
+    return name;
+  };
+  for (int i = 0; i < std::max(schema.min_input(), 1); ++i) {
+    node->add_input(add_value(graph->mutable_input(), "x", i));
   }
-  const int outputs = std::max(schema.min_output(), 1);
-  for (int i = 0; i < outputs; ++i) {
-    std::string name = "y";
-    name.append(std::to_string(i));
-    node->add_output(name);
-    auto* out = graph->add_output();
-    out->set_name(name);
-    auto* type = out->mutable_type()->mutable_tensor_type();
-    type->set_elem_type(::onnx::TensorProto::FLOAT);
-    for (int d : {1, 3, 4, 4}) type->mutable_shape()->add_dim()->set_dim_value(d);
+  for (int i = 0; i < std::max(schema.min_output(), 1); ++i) {
+    node->add_output(add_value(graph->mutable_output(), "y", i));
   }
   const std::string bytes = model.SerializeAsString();
   try {

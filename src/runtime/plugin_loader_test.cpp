@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hdeploy/version.hpp"
+#include "testing/scoped_env.hpp"
 
 namespace hdeploy::runtime {
 namespace {
@@ -20,31 +21,7 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// Sets an environment variable for one test and restores it after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;  // NOLINT(concurrency-mt-unsafe)
-    if (value != nullptr) {
-      ::setenv(name, value, 1);  // NOLINT(concurrency-mt-unsafe)
-    } else {
-      ::unsetenv(name);  // NOLINT(concurrency-mt-unsafe)
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
-    } else {
-      ::unsetenv(name_);  // NOLINT(concurrency-mt-unsafe)
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using hdeploy::testing::ScopedEnv;
 
 TEST(PluginLoader, FileNameAndSearchPath) {
   EXPECT_EQ(plugin_file_name("hailo"), "libhdeploy_hailo.so");
