@@ -276,7 +276,9 @@ Check versions_check(const Facts& f) {
                               names.empty() ? std::string("hailo-all hailort") : join(names, " ")));
   }
   if (known.size() < 3) {
-    const std::string measured = parts.empty() ? std::string() : join(parts) + " agree; ";
+    const std::string measured = parts.empty()       ? std::string()
+                                 : parts.size() == 1 ? parts.front() + "; "
+                                                     : join(parts) + " agree; ";
     return warn(id, title, fmt::format("{}not measured: {}", measured, join(missing)));
   }
   const std::string detail = fmt::format("all {}{}", known.front().second, packages);

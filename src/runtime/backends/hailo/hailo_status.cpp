@@ -60,8 +60,10 @@ bool hailo_driver_loaded(const std::filesystem::path& root) {
 std::string describe_hailo_status(int status, const std::string& what,
                                   const std::filesystem::path& hef, const std::string& hef_arch,
                                   const std::string& device_arch, bool driver_loaded) {
-  const std::string head = fmt::format("hailo: {} failed for {}: {} ({})", what,
-                                       hef.filename().string(), status_name(status), status);
+  // Without a model (a device probe) there is no file to name.
+  const std::string target = hef.empty() ? std::string() : " for " + hef.filename().string();
+  const std::string head =
+      fmt::format("hailo: {} failed{}: {} ({})", what, target, status_name(status), status);
   switch (status) {
     case 64:
       return head + "; " + kDriverAdvice;

@@ -13,6 +13,9 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 TEST(HailoStatus, ActionableLines) {
+  EXPECT_EQ(describe_hailo_status(64, "opening the device", {})
+                .rfind("hailo: opening the device failed: HAILO_DRIVER_NOT_INSTALLED (64); ", 0),
+            0U);
   const std::string driver = describe_hailo_status(64, "opening the device", "/m/resnet18.hef");
   EXPECT_TRUE(contains(driver, "resnet18.hef")) << driver;
   EXPECT_TRUE(contains(driver, "HAILO_DRIVER_NOT_INSTALLED (64)")) << driver;
