@@ -17,11 +17,11 @@ namespace hdeploy::doctor {
 namespace {
 namespace fs = std::filesystem;
 
-const Check& find(const Report& r, const std::string& id) {
+const Check& find(const Report& r, std::string_view id) {
   for (const auto& c : r.checks) {
     if (c.id == id) return c;
   }
-  throw std::runtime_error("no check " + id);
+  throw std::runtime_error("no check " + std::string(id));
 }
 
 bool has(const std::string& text, const std::string& needle) {
