@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -115,6 +116,29 @@ InterruptGuard::~InterruptGuard() {
 
 bool InterruptGuard::interrupted() { return g_interrupted != 0; }
 
+namespace {
+
+// Whether posix_spawnp will find `program`: a path that exists (whether it may run is the
+// spawn's to say: EACCES), or a name found in an executable file on PATH (as execvp searches,
+// an empty PATH entry being the current folder). Checked before spawning, because glibc reports
+// a failed exec as ENOENT only where the spawn has vfork semantics: under qemu-user (the arm64
+// tests on amd64) the child exits 127 instead.
+bool program_exists(const std::string& program) {
+  if (program.find('/') != std::string::npos) return ::access(program.c_str(), F_OK) == 0;
+  const char* path_env = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): read only
+  std::string_view dirs = path_env != nullptr ? path_env : "/bin:/usr/bin";
+  while (true) {
+    const auto end = std::min(dirs.find(':'), dirs.size());
+    const std::string dir(dirs.substr(0, end));
+    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return true;
+    if (end == dirs.size()) return false;
+    dirs.remove_prefix(end + 1);
+  }
+}
+
+}  // namespace
+
 Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
                                    const ProcessOptions& options) {
   if (argv.empty() || argv[0].empty()) {
@@ -125,6 +149,9 @@ Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
       return fail(ErrorCode::kInvalidArgument, "{}: environment override '{}' is not NAME=value",
                   argv[0], o);
     }
+  }
+  if (!program_exists(argv[0])) {
+    return fail(ErrorCode::kNotFound, "{}: cannot run: {}", argv[0], std::strerror(ENOENT));
   }
   if (!options.working_directory.empty()) {
     std::error_code ec;

@@ -6,8 +6,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include "testing/temp_dir.hpp"
 
 namespace hdeploy {
 namespace {
@@ -137,6 +140,14 @@ TEST(RunProcessTest, MissingProgramIsNotFoundAndNamed) {
   ASSERT_FALSE(by_path);
   EXPECT_EQ(by_path.error().code, ErrorCode::kNotFound);
   EXPECT_NE(by_path.error().message.find("/nonexistent/dir/tool"), std::string::npos);
+
+  // A file that is there but may not run: the spawn says so (not "not found").
+  hdeploy::testing::TempDir dir;
+  const auto plain = dir.path() / "not-executable";
+  std::ofstream(plain) << "#!/bin/sh\n";
+  auto denied = run_process({plain.string()});
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().code, ErrorCode::kIo) << denied.error().message;
 }
 
 TEST(RunProcessTest, SearchesPathWhenTheNameHasNoSlash) {
