@@ -118,23 +118,32 @@ bool InterruptGuard::interrupted() { return g_interrupted != 0; }
 
 namespace {
 
-// Whether posix_spawnp will find `program`: a path that exists (whether it may run is the
-// spawn's to say: EACCES), or a name found in an executable file on PATH (as execvp searches,
-// an empty PATH entry being the current folder). Checked before spawning, because glibc reports
-// a failed exec as ENOENT only where the spawn has vfork semantics: under qemu-user (the arm64
-// tests on amd64) the child exits 127 instead.
-bool program_exists(const std::string& program) {
-  if (program.find('/') != std::string::npos) return ::access(program.c_str(), F_OK) == 0;
+// Whether posix_spawnp can run `program`: a path that exists and may be executed, or a name
+// found in an executable file on PATH (as execvp searches, an empty PATH entry being the current
+// folder). Checked before spawning, because glibc reports a failed exec as an error of the
+// spawn only where the spawn has vfork semantics: under qemu-user (the arm64 tests on amd64) the
+// child exits 127 or 126 instead.
+Status check_program(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    if (::access(program.c_str(), F_OK) != 0) {
+      return fail(ErrorCode::kNotFound, "{}: cannot run: {}", program, std::strerror(ENOENT));
+    }
+    if (::access(program.c_str(), X_OK) != 0) {
+      return fail(ErrorCode::kIo, "{}: cannot run: {}", program, std::strerror(EACCES));
+    }
+    return {};
+  }
   const char* path_env = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): read only
   std::string_view dirs = path_env != nullptr ? path_env : "/bin:/usr/bin";
   while (true) {
     const auto end = std::min(dirs.find(':'), dirs.size());
     const std::string dir(dirs.substr(0, end));
     const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0) return true;
-    if (end == dirs.size()) return false;
+    if (::access(candidate.c_str(), X_OK) == 0) return {};
+    if (end == dirs.size()) break;
     dirs.remove_prefix(end + 1);
   }
+  return fail(ErrorCode::kNotFound, "{}: cannot run: {}", program, std::strerror(ENOENT));
 }
 
 }  // namespace
@@ -150,9 +159,7 @@ Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
                   argv[0], o);
     }
   }
-  if (!program_exists(argv[0])) {
-    return fail(ErrorCode::kNotFound, "{}: cannot run: {}", argv[0], std::strerror(ENOENT));
-  }
+  HDEPLOY_TRY(check_program(argv[0]));
   if (!options.working_directory.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(options.working_directory, ec)) {
