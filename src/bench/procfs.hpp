@@ -1,7 +1,7 @@
 #pragma once
-// Internal to the bench module: reading the kernel's files under /proc and /sys (proc(5) stat
-// and status, cpuinfo, meminfo, cpufreq, thermal zones) for the system sampler and the host
-// context. Paths and roots are parameters, so tests read a fake tree.
+// Internal to the bench module (and doctor's): reading the kernel's files under /proc and /sys
+// (proc(5) stat and status, cpuinfo, meminfo, cpufreq, thermal zones) for the system sampler,
+// the host context and `hdeploy doctor`. Paths and roots are parameters, so tests read a fake tree.
 
 #include <algorithm>
 #include <charconv>

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -20,10 +19,12 @@
 #include "hdeploy/core/python.hpp"
 #include "hdeploy/doctor/doctor.hpp"
 #include "hdeploy/runtime/plugin_loader.hpp"
+#include "procfs.hpp"
 
 namespace hdeploy::doctor {
 namespace {
 namespace fs = std::filesystem;
+namespace procfs = bench::procfs;
 
 // At most `limit` bytes of a file; nullopt when it cannot be opened. Files under /proc and
 // /sys report size 0, so the size is not asked for.
@@ -47,24 +48,11 @@ std::string trimmed(std::string s) {
 
 std::string read_line(const fs::path& path) { return trimmed(read_text(path, 4096).value_or("")); }
 
-template <typename T>
-std::optional<T> number(const std::string& text) {
-  T value{};
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 // Entry names of `dir` starting with `prefix`, sorted; empty when it cannot be listed.
 std::vector<std::string> entries(const fs::path& dir, std::string_view prefix = {}) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.starts_with(prefix)) out.push_back(std::move(name));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  auto names = procfs::list_directory(dir.string(), prefix).value_or(std::vector<std::string>{});
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 bool is_real_root(const fs::path& root) { return root == "/" || root.empty(); }
@@ -102,7 +90,7 @@ DriverFacts read_driver(const fs::path& root) {
   d.module_loaded = fs::is_directory(module, ec);
   d.version = read_line(module / "version");
   const std::string forced = read_line(module / "parameters/force_desc_page_size");
-  if (!forced.empty()) d.force_desc_page_size = number<std::uint64_t>(forced);
+  if (!forced.empty()) d.force_desc_page_size = procfs::parse_number<std::uint64_t>(forced);
   d.chardevs = entries(root / "sys/class/hailo_chardev");
   for (auto& name : entries(root / "dev", "hailo")) d.dev_nodes.push_back("/dev/" + name);
   d.modprobe_conf = trimmed(read_text(root / "etc/modprobe.d/hailo_pci.conf", 4096).value_or(""));
@@ -129,7 +117,7 @@ HolderFacts read_holders(const fs::path& root) {
   const fs::path proc = root / "proc";
   const int self = ::getpid();
   for (const auto& name : entries(proc)) {
-    const auto pid = number<int>(name);
+    const auto pid = procfs::parse_number<int>(name);
     if (!pid || (is_real_root(root) && *pid == self)) continue;
     std::error_code ec;
     fs::directory_iterator it(proc / name / "fd", ec);
@@ -153,22 +141,23 @@ std::vector<std::string> read_governors(const fs::path& root) {
   std::vector<std::string> out;
   const fs::path cpus = root / "sys/devices/system/cpu";
   for (const auto& name : entries(cpus, "cpu")) {
-    if (!number<int>(name.substr(3))) continue;
+    if (!procfs::parse_number<int>(name.substr(3))) continue;
     std::string governor = read_line(cpus / name / "cpufreq/scaling_governor");
     if (!governor.empty()) out.push_back(std::move(governor));
   }
   return out;
 }
 
+// The hottest zone, found as the system sampler finds them (procfs::thermal_zones).
 void read_temperature(const fs::path& root, Facts& facts) {
-  const fs::path thermal = root / "sys/class/thermal";
-  for (const auto& zone : entries(thermal, "thermal_zone")) {
-    const auto milli = number<long>(read_line(thermal / zone / "temp"));
+  procfs::SmallFileReader reader;
+  for (const auto& zone : procfs::thermal_zones(reader, (root / "sys/class/thermal").string())) {
+    const auto milli = procfs::parse_number<long>(read_line(zone.temp_path));
     if (!milli) continue;
     const double c = static_cast<double>(*milli) / 1000.0;
     if (!facts.temperature_c || c > *facts.temperature_c) {
       facts.temperature_c = c;
-      facts.temperature_zone = read_line(thermal / zone / "type");
+      facts.temperature_zone = zone.key;
     }
   }
 }
