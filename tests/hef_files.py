@@ -62,9 +62,3 @@ def shared_hef(name: str) -> pathlib.Path:
         pytest.skip(f"{path} is not here: the real HEF corpus (../shared/hef) is absent")
     return path
 
-
-def shared_hef_params(pattern: str):
-    """The names in ../shared/hef matching `pattern`, for parametrize; [] when absent."""
-    if not SHARED_HEF_DIR.is_dir():
-        return []
-    return sorted(p.name for p in SHARED_HEF_DIR.glob(pattern))
